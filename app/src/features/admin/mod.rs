@@ -1,0 +1,16 @@
+//! Operator pages, for admins only: the mail outbox of the embedded mail transport.
+
+use serde::{Deserialize, Serialize};
+
+pub mod api;
+pub mod views;
+
+/// One message in the outbox, as /admin/outbox lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    pub id: i64,
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub created_at: i64,
+}

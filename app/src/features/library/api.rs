@@ -1,0 +1,81 @@
+//! Server functions for the library: thin wrappers that validate input and call the service.
+
+use super::{ContributorCard, ImageDetails, ImagePage};
+use crate::error::AppError;
+use leptos::prelude::*;
+
+/// Newest public images, optionally filtered by a keyword query; `page` is 1-based.
+#[server]
+pub async fn browse_images(page: u32, query: String) -> Result<ImagePage, AppError> {
+    let query = query.trim().to_owned();
+    if query.chars().count() > super::MAX_QUERY_CHARS {
+        return Err(AppError::Invalid(format!(
+            "Search for at most {} characters.",
+            super::MAX_QUERY_CHARS
+        )));
+    }
+    if page == 0 || page > 10_000 {
+        return Err(AppError::Invalid("That page does not exist.".into()));
+    }
+    let state = crate::platform::state::app_state();
+    Ok(super::service::browse(&state.db, page, &query).await?)
+}
+
+/// Every contributor with a few of their images.
+#[server]
+pub async fn list_contributors() -> Result<Vec<ContributorCard>, AppError> {
+    let state = crate::platform::state::app_state();
+    Ok(super::service::contributors(&state.db).await?)
+}
+
+/// The image page's data, or `None` (and a 404 status) for an unknown or hidden image.
+/// Counts one view per visitor per day, recognised by a keyed hash of address and browser
+/// that changes daily: no cookie is read or written for it.
+#[server]
+pub async fn photo_details(public_id: String) -> Result<Option<ImageDetails>, AppError> {
+    use crate::{
+        features::accounts::{guard, service as accounts},
+        platform::{clock::now_unix, request, state::app_state},
+    };
+    let state = app_state();
+    let Some((image_id, mut details)) = super::service::image_details(&state.db, &public_id).await? else {
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(axum::http::StatusCode::NOT_FOUND);
+        }
+        return Ok(None);
+    };
+    let now = now_unix();
+    if let Some(parts) = request::request_parts() {
+        let address = request::client_ip(&parts).map(|ip| ip.to_string()).unwrap_or_default();
+        let browser = request::user_agent(&parts).unwrap_or_default();
+        let day = (now / 86_400).to_string();
+        let visitor = state.secret_key.pseudonym("view", &[&day, &address, &browser]);
+        if let Err(error) = super::service::record_view(&state.db, image_id, &visitor, now).await {
+            tracing::warn!(%error, "could not count a view");
+        }
+    }
+    if let Some(member) = guard::current_member().await? {
+        details.preferred_size = Some(accounts::account(&state.db, member.user_id).await?.download_size);
+    }
+    Ok(Some(details))
+}
+
+/// A signed download link for one size, valid for 10 minutes; the browser is sent to it.
+#[server]
+pub async fn download_link(public_id: String, size: String) -> Result<String, AppError> {
+    use super::service::{stored_file, Variant};
+    use crate::platform::{clock::now_unix, signing, state::app_state};
+    let state = app_state();
+    let variant = Variant::parse(&size).ok_or_else(|| AppError::field("size", "Choose one of the sizes listed."))?;
+    if stored_file(&state.db, &public_id, variant).await?.is_none() {
+        return Err(AppError::NotFound);
+    }
+    let path = signing::download_path(
+        &state.secret_key,
+        &public_id,
+        variant.as_str(),
+        now_unix() + signing::DOWNLOAD_LINK_SECONDS,
+    );
+    leptos_axum::redirect(&path);
+    Ok(path)
+}

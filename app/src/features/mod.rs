@@ -1,0 +1,5 @@
+//! One module per product area; each holds its types, server functions, service and views.
+
+pub mod accounts;
+pub mod admin;
+pub mod library;

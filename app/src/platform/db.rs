@@ -1,0 +1,146 @@
+//! The database handle: one sqlx `Any` pool over SQLite (embedded default) or PostgreSQL,
+//! with per-backend migrations embedded in the binary.
+//!
+//! Portable SQL rules every feature follows (see docs/ARCHITECTURE.md): `$1` placeholders,
+//! integers as BIGINT/i64, times as Unix seconds, booleans as 0/1 integers, aggregates
+//! wrapped in `CAST(… AS BIGINT)`; where the backends differ, branch on [`Backend`].
+
+use sqlx::{
+    any::{AnyConnectOptions, AnyPoolOptions},
+    migrate::Migrator,
+    AnyPool, Executor,
+};
+use std::{path::Path, str::FromStr, time::Duration};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// Which SQL dialect the pool speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone, Debug)]
+pub struct Database {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DatabaseError {
+    #[error("could not create the directory for the SQLite file {path}: {source}")]
+    CreateDirectory { path: String, source: std::io::Error },
+    #[error("could not connect to the database: {0}")]
+    Connect(sqlx::Error),
+    #[error("could not apply migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl Database {
+    /// Opens a pool. SQLite files (and their directory) are created when missing and tuned
+    /// for a web server: WAL journal, foreign keys on, a busy timeout instead of lock errors.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, DatabaseError> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            Backend::Postgres
+        };
+
+        let url = match backend {
+            Backend::Sqlite => sqlite_url_with_create(url)?,
+            Backend::Postgres => url.to_owned(),
+        };
+        let options = AnyConnectOptions::from_str(&url).map_err(DatabaseError::Connect)?;
+
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(5))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(DatabaseError::Connect)?;
+        Ok(Database { pool, backend })
+    }
+
+    /// Applies every pending migration for this backend.
+    pub async fn migrate(&self) -> Result<(), DatabaseError> {
+        match self.backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
+        }
+        Ok(())
+    }
+
+    /// A cheap round trip used by `/readyz`; bounded so a hung database answers quickly.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        match tokio::time::timeout(Duration::from_secs(2), sqlx::query("SELECT 1").execute(&self.pool)).await {
+            Ok(result) => result.map(|_| ()),
+            Err(_) => Err(sqlx::Error::PoolTimedOut),
+        }
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Adds `mode=rwc` (create when missing) and makes sure the file's directory exists.
+fn sqlite_url_with_create(url: &str) -> Result<String, DatabaseError> {
+    let path_part = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let file = path_part.split('?').next().unwrap_or_default();
+    if !file.is_empty() && file != ":memory:" {
+        if let Some(parent) = Path::new(file).parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|source| DatabaseError::CreateDirectory {
+                path: file.to_owned(),
+                source,
+            })?;
+        }
+    }
+    Ok(if url.contains("mode=") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_gain_create_mode() {
+        let dir = std::env::temp_dir().join(format!("atelier-db-url-{}", std::process::id()));
+        let url = format!("sqlite://{}/x.db", dir.display());
+        assert!(sqlite_url_with_create(&url).unwrap().ends_with("x.db?mode=rwc"));
+        assert!(dir.is_dir());
+        assert_eq!(
+            sqlite_url_with_create("sqlite::memory:?mode=memory").unwrap(),
+            "sqlite::memory:?mode=memory"
+        );
+        std::fs::remove_dir_all(dir).ok();
+    }
+}

@@ -1,0 +1,42 @@
+//! What a server function or server render knows about the request in hand: headers,
+//! cookies, client address and country (set by the server's middleware).
+
+use super::client_ip::{ClientCountry, ClientIp};
+use axum::http::{header, request::Parts};
+use leptos::prelude::*;
+use std::net::IpAddr;
+
+/// The request's head, provided by leptos_axum to every render and server function.
+pub fn request_parts() -> Option<Parts> {
+    use_context::<Parts>()
+}
+
+/// The value of one cookie, if the request carries it.
+pub fn cookie(parts: &Parts, name: &str) -> Option<String> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_owned())
+}
+
+pub fn client_ip(parts: &Parts) -> Option<IpAddr> {
+    parts.extensions.get::<ClientIp>().map(|ip| ip.0)
+}
+
+pub fn client_country(parts: &Parts) -> Option<String> {
+    parts.extensions.get::<ClientCountry>().and_then(|c| c.0.clone())
+}
+
+/// The user agent, cut to a length worth storing.
+pub fn user_agent(parts: &Parts) -> Option<String> {
+    parts
+        .headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|ua| ua.chars().take(300).collect())
+}

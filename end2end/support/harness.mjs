@@ -1,0 +1,96 @@
+// Browser-test harness: starts the release server on a free loopback port with a fresh
+// SQLite database and a seeded demo library, and launches Debian's Chromium headless.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { chromium } from 'playwright-core';
+
+const CHROMIUM_FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+export async function startServer({ images = 30, members = [] } = {}) {
+  const bin = process.env.ATELIER_SERVER_BIN;
+  if (!bin) throw new Error('ATELIER_SERVER_BIN must point at the release server binary (scripts/test sets it)');
+  const dir = mkdtempSync(join(tmpdir(), 'atelier-e2e-'));
+  const env = {
+    ...process.env,
+    ATELIER_DATA_DIR: dir,
+    DATABASE_URL: `sqlite://${dir}/atelier.db`,
+    ATELIER_MEDIA_DIR: join(dir, 'media'),
+    ATELIER_LISTEN: '127.0.0.1:0',
+    RUST_LOG: process.env.RUST_LOG ?? 'warn',
+  };
+  execFileSync(bin, ['seed-demo', '--images', String(images)], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  for (const { email, name, password } of members) {
+    execFileSync(bin, ['create-admin', '--email', email, '--name', name, '--password-stdin'], {
+      env,
+      input: `${password}\n`,
+      stdio: ['pipe', 'ignore', 'inherit'],
+    });
+  }
+  // `timeout` guarantees the server stops even if this process dies first.
+  const child = spawn('timeout', ['--signal=TERM', '600', bin, 'serve'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise((resolve, reject) => {
+    let buffered = '';
+    child.stdout.on('data', (chunk) => {
+      buffered += chunk;
+      const match = buffered.match(/listening on (http:\/\/\S+)/);
+      if (match) resolve(match[1]);
+    });
+    child.on('exit', (code) => reject(new Error(`the server exited early with code ${code}`)));
+    setTimeout(() => reject(new Error('the server did not start within 30 s')), 30_000);
+  });
+  return {
+    url,
+    // The newest outbox mail to an address, as `server mail latest` prints it; waits for the
+    // job worker to deliver it.
+    async latestMail(to, subjectContains) {
+      for (let attempt = 0; attempt < 100; attempt++) {
+        try {
+          const printed = execFileSync(bin, ['mail', 'latest', '--to', to], { env, stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+          if (!subjectContains || printed.includes(subjectContains)) return printed;
+        } catch {
+          // Not delivered yet.
+        }
+        await new Promise((resolve) => setTimeout(resolve, 150));
+      }
+      throw new Error(`no mail to ${to} arrived`);
+    },
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await once(child, 'exit');
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+// Playwright's launch() gives every browser a fresh temporary profile directory.
+export function launchBrowser() {
+  return chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true, args: CHROMIUM_FLAGS });
+}
+
+// Collects console errors and warnings (hydration mismatches and CSP violations land there).
+export function watchConsole(page) {
+  const problems = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error' || message.type() === 'warning') problems.push(`${message.type()}: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
+  return problems;
+}
+
+// Hydration is done when effects have run: the theme toggle learns the current theme then.
+export async function waitForHydration(page) {
+  await page.waitForSelector('.theme-toggle:not([data-theme-state="unknown"])', { timeout: 20_000 });
+}

@@ -1,0 +1,6 @@
+//! HTTP middleware that applies to every request: client address, same-origin guard for
+//! state changes, security headers with a per-response CSP nonce.
+
+pub mod client_address;
+pub mod same_origin;
+pub mod security_headers;

@@ -1,0 +1,309 @@
+//! Builds the application — state, router, middleware, job workers — the same way for
+//! `main` and for the black-box tests, and runs it until a shutdown signal.
+
+use crate::{
+    middleware::{
+        client_address::{client_address, AddressPolicy},
+        same_origin::{same_origin_guard, OriginPolicy},
+        security_headers::{security_headers, CspNonce},
+    },
+    routes::{avatar, health, images, oidc as oidc_routes, static_files},
+};
+use app::{
+    platform::{
+        config::Config,
+        db::Database,
+        jobs::{run_worker, JobQueue, JobRegistry},
+        mail::{MailDelivery, Mailer},
+        media::MediaStore,
+        rate_limit::AuthRateLimits,
+        state::AppState,
+    },
+    shell, App,
+};
+use axum::{
+    http::{HeaderName, Request as HttpRequest},
+    middleware::from_fn,
+    middleware::from_fn_with_state,
+    routing::get,
+    Router,
+};
+use leptos::prelude::*;
+use leptos_axum::{file_and_error_handler_with_context, generate_route_list, LeptosRoutes};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
+use tower_http::{
+    catch_panic::CatchPanicLayer,
+    compression::CompressionLayer,
+    limit::RequestBodyLimitLayer,
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    trace::TraceLayer,
+};
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Whether cargo-leptos wrote content-hashed asset names (it leaves `hash.txt` beside the
+/// server binary); tests and unbundled runs use plain names.
+fn assets_are_hashed() -> bool {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join("hash.txt")))
+        .is_some_and(|path| path.exists())
+}
+
+fn leptos_options(config: &Config) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("atelier")
+        .site_root(config.site_root.to_string_lossy().as_ref())
+        .site_pkg_dir("pkg")
+        .site_addr(config.listen)
+        .hash_files(assets_are_hashed())
+        .env(leptos::config::Env::PROD)
+        .build()
+}
+
+/// Connects to the database, applies migrations and assembles the shared state.
+pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
+    let db = Database::connect(&config.database_url, config.db_max_connections).await?;
+    db.migrate().await?;
+    std::fs::create_dir_all(&config.media_dir).map_err(|e| {
+        anyhow::anyhow!(
+            "could not create the media directory {}: {e}",
+            config.media_dir.display()
+        )
+    })?;
+    let mailer = Mailer::from_config(&config, &db)?;
+    let oidc = config
+        .oidc
+        .as_ref()
+        .map(|settings| app::features::accounts::oidc::Oidc::new(settings, &config.public_url).map(Arc::new))
+        .transpose()?;
+    let secret_key = match &config.secret_key {
+        Some(key) => key.clone(),
+        None => app::platform::signing::SecretKey::load_or_create(None, &config.data_dir)?,
+    };
+    Ok(AppState {
+        secret_key,
+        oidc,
+        mailer,
+        leptos_options: leptos_options(&config),
+        jobs: JobQueue::new(db.clone()),
+        media: MediaStore::new(&config.media_dir),
+        auth_limits: AuthRateLimits::default(),
+        config: Arc::new(config),
+        db,
+    })
+}
+
+/// Makes the request's CSP nonce the one Leptos puts on its inline scripts.
+fn provide_request_context() {
+    if let Some(parts) = use_context::<axum::http::request::Parts>() {
+        if let Some(CspNonce(nonce)) = parts.extensions.get::<CspNonce>() {
+            provide_context(leptos::nonce::Nonce::from_value(nonce.as_str()));
+        }
+    }
+}
+
+/// The complete router with every layer applied.
+pub fn router(state: AppState) -> Router {
+    let config = state.config.clone();
+    let routes = generate_route_list(App);
+    let leptos_options = state.leptos_options.clone();
+    let origin_policy = Arc::new(OriginPolicy {
+        public_origin: config.public_url.clone(),
+    });
+    let address_policy = Arc::new(AddressPolicy {
+        trusted_proxies: config.trusted_proxies.clone(),
+        country_header: config.country_header.clone(),
+    });
+
+    // No client address or user agent in logs: PRODUCT.md lists where IPs may be stored.
+    let request_span = |request: &HttpRequest<axum::body::Body>| {
+        let request_id = request
+            .headers()
+            .get(&REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-");
+        tracing::info_span!("request", id = %request_id, method = %request.method(), path = %request.uri().path())
+    };
+
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .merge(avatar::router())
+        .merge(oidc_routes::router())
+        .merge(images::router())
+        .nest(
+            "/pkg",
+            static_files::pkg(&config.site_root, state.leptos_options.hash_files),
+        )
+        .nest("/media", static_files::media(&config.media_dir))
+        .leptos_routes_with_context(&state, routes, provide_request_context, move || {
+            shell(leptos_options.clone())
+        })
+        .fallback(file_and_error_handler_with_context::<AppState, _>(
+            provide_request_context,
+            shell,
+        ))
+        // Innermost first. Router::layer boxes each body type, so axum and tower-http
+        // middleware compose freely.
+        // The default compression predicate skips images, gRPC and event streams.
+        .layer(CompressionLayer::new())
+        .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
+        .layer(from_fn_with_state(origin_policy, same_origin_guard))
+        .layer(from_fn(security_headers))
+        .layer(CatchPanicLayer::new())
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(from_fn_with_state(address_policy, client_address))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .with_state(state)
+}
+
+/// A bound, not yet running application.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+    registry: JobRegistry,
+}
+
+impl Application {
+    /// Binds the listener (port 0 picks a free port) and prepares everything to serve.
+    pub async fn build(config: Config, registry: JobRegistry) -> anyhow::Result<Self> {
+        let listen = config.listen;
+        let state = build_state(config).await?;
+        let listener = TcpListener::bind(listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("could not listen on {listen}: {e}"))?;
+        let router = router(state.clone());
+        // Platform jobs every server runs, beside the features' own handlers.
+        let registry = registry.register(MailDelivery::new(state.mailer.clone()));
+        Ok(Application {
+            listener,
+            router,
+            state,
+            registry,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then drains requests and stops the job workers.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let (stop_workers, workers_stopped) = watch::channel(false);
+        let mut workers = self.spawn_workers(workers_stopped.clone());
+        workers.push(tokio::spawn(maintenance(self.state.clone(), workers_stopped)));
+        tracing::info!(address = %self.local_addr(), "serving");
+        axum::serve(
+            self.listener,
+            self.router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await?;
+        let _ = stop_workers.send(true);
+        for worker in workers {
+            // A job in hand gets a bounded grace period; an unfinished one is requeued later.
+            let _ = tokio::time::timeout(Duration::from_secs(30), worker).await;
+        }
+        self.state.db.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+
+    fn spawn_workers(&self, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+        if self.registry.is_empty() {
+            return Vec::new();
+        }
+        (0..self.state.config.job_workers)
+            .map(|n| {
+                let name = format!("{}-{}-{n}", hostname(), std::process::id());
+                tokio::spawn(run_worker(
+                    self.state.jobs.clone(),
+                    self.registry.clone(),
+                    name,
+                    Duration::from_millis(500),
+                    stop.clone(),
+                ))
+            })
+            .collect()
+    }
+}
+
+/// Housekeeping every minute: forget idle rate-limit keys, remove expired sessions, used
+/// or expired account links and outbox mail past its retention.
+async fn maintenance(state: AppState, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+            _ = stop.changed() => return,
+        }
+        state.auth_limits.forget_idle();
+        if let Some(oidc) = &state.oidc {
+            oidc.forget_idle();
+        }
+        let db = &state.db;
+        report_purge(
+            "expired sessions",
+            app::features::accounts::session::purge_expired(db).await,
+        );
+        report_purge("spent account links", app::features::accounts::tokens::purge(db).await);
+        report_purge("old outbox mail", app::platform::mail::outbox::purge_old(db).await);
+        report_purge("finished jobs", state.jobs.purge_finished().await);
+        report_purge(
+            "yesterday's view de-duplication",
+            app::features::library::service::purge_old_views(db, app::platform::clock::now_unix()).await,
+        );
+        report_purge(
+            "unfinished single sign-ons",
+            app::features::accounts::oidc::purge_expired_logins(db).await,
+        );
+        report_purge(
+            "unfinished single sign-on sign-ups",
+            app::features::accounts::oidc::purge_expired_sign_ups(db).await,
+        );
+    }
+}
+
+fn report_purge(what: &str, outcome: Result<u64, sqlx::Error>) {
+    match outcome {
+        Ok(0) => {}
+        Ok(count) => tracing::info!(count, "removed {what}"),
+        Err(error) => tracing::warn!(%error, "could not remove {what}"),
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "atelier".into())
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing requests in flight");
+}

@@ -1,0 +1,498 @@
+//! Avatar uploads over HTTP, one test per TRUST.md "Uploads" promise: 413 above the size
+//! limit, 415 for bytes that are not an allowed image, decompression bombs refused from the
+//! header, stored files without EXIF/GPS — and in every refusal the old avatar stays.
+
+mod support;
+
+use app::features::accounts::{
+    api::SignIn,
+    service::{create_user, NewUser},
+    Role,
+};
+use image::{ImageFormat, Rgb, RgbImage};
+use leptos::server_fn::ServerFn;
+use serde_json::Value;
+use std::{
+    io::Cursor,
+    path::{Path, PathBuf},
+    time::{Duration, Instant},
+};
+use support::{spawn_app, TestApp};
+
+const PASSWORD: &str = "correct horse battery staple";
+const BOUNDARY: &str = "atelier-avatar-test-5f1c9e0b7d";
+/// What a browser sends with a form post.
+const HTML: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+
+/// A verified member, signed in; returns their id and the session cookie (`name=value`).
+async fn member(app: &TestApp, email: &str) -> (i64, String) {
+    let id = create_user(
+        &app.state.db,
+        NewUser {
+            email,
+            display_name: "Grace Hopper",
+            password: PASSWORD,
+            role: Role::Member,
+            email_verified: true,
+        },
+    )
+    .await
+    .unwrap();
+    let response = app
+        .client
+        .post(app.url(SignIn::PATH))
+        .form(&[("email", email), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .expect("a session cookie")
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    (id, cookie)
+}
+
+/// A `multipart/form-data` body with one file part, written by hand so a test can lie about
+/// the file name and type the way a hostile client would.
+fn multipart(field: &str, file_name: &str, content_type: &str, bytes: &[u8]) -> Vec<u8> {
+    let mut body = format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{file_name}\"\r\n\
+         Content-Type: {content_type}\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+struct Post<'a> {
+    cookie: Option<&'a str>,
+    browser: bool,
+    headers: &'a [(&'a str, &'a str)],
+}
+
+const SCRIPT: Post<'static> = Post {
+    cookie: None,
+    browser: false,
+    headers: &[],
+};
+
+async fn post_avatar(app: &TestApp, post: Post<'_>, body: Vec<u8>) -> reqwest::Response {
+    let mut request = app
+        .client
+        .post(app.url("/account/avatar"))
+        .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
+        .body(body);
+    if let Some(cookie) = post.cookie {
+        request = request.header("cookie", cookie);
+    }
+    if post.browser {
+        request = request.header("accept", HTML);
+    }
+    for (name, value) in post.headers {
+        request = request.header(*name, *value);
+    }
+    request.send().await.unwrap()
+}
+
+async fn upload(app: &TestApp, cookie: &str, browser: bool, bytes: &[u8]) -> reqwest::Response {
+    let post = Post {
+        cookie: Some(cookie),
+        browser,
+        ..SCRIPT
+    };
+    post_avatar(app, post, multipart("avatar", "me.png", "image/png", bytes)).await
+}
+
+/// The JSON refusal: status, `error` code and `message`.
+async fn refusal(response: reqwest::Response) -> (u16, String, String) {
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap();
+    (
+        status,
+        body["error"].as_str().unwrap().to_owned(),
+        body["message"].as_str().unwrap().to_owned(),
+    )
+}
+
+fn location(response: &reqwest::Response) -> &str {
+    assert_eq!(response.status(), 303);
+    response.headers()["location"].to_str().unwrap()
+}
+
+async fn avatar_key(app: &TestApp, user_id: i64) -> Option<String> {
+    sqlx::query_scalar("SELECT avatar_key FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap()
+}
+
+/// Every file under the media directory.
+fn stored_files(app: &TestApp) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(app.state.media.root(), &mut files);
+    files
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|window| window == needle)
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &byte in bytes {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = (crc >> 1) ^ (0xEDB8_8320 & (crc & 1).wrapping_neg());
+        }
+    }
+    !crc
+}
+
+fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+    let mut out = (data.len() as u32).to_be_bytes().to_vec();
+    out.extend_from_slice(kind);
+    out.extend_from_slice(data);
+    let mut covered = kind.to_vec();
+    covered.extend_from_slice(data);
+    out.extend_from_slice(&crc32(&covered).to_be_bytes());
+    out
+}
+
+/// EXIF as a phone writes it, reduced to an orientation entry and GPS text.
+fn exif_tiff() -> Vec<u8> {
+    let mut tiff = b"MM\x00\x2a\x00\x00\x00\x08\x00\x01".to_vec();
+    tiff.extend_from_slice(&[0x01, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00]);
+    tiff.extend_from_slice(&[0, 0, 0, 0]);
+    tiff.extend_from_slice(b"GPSLatitude 51.5074 N GPSLongitude 0.1278 W");
+    tiff
+}
+
+fn photo(width: u32, height: u32, format: ImageFormat) -> Vec<u8> {
+    let image = RgbImage::from_fn(width, height, |x, y| {
+        Rgb([(x % 256) as u8, (y % 256) as u8, ((x + y) % 256) as u8])
+    });
+    let mut out = Cursor::new(Vec::new());
+    image.write_to(&mut out, format).unwrap();
+    out.into_inner()
+}
+
+/// A real PNG with an eXIf chunk carrying GPS text.
+fn png_with_exif() -> Vec<u8> {
+    let png = photo(640, 480, ImageFormat::Png);
+    let mut tagged = png[..33].to_vec(); // signature + IHDR
+    tagged.extend(png_chunk(b"eXIf", &exif_tiff()));
+    tagged.extend_from_slice(&png[33..]);
+    assert!(contains(&tagged, b"GPSLatitude"));
+    tagged
+}
+
+/// A real JPEG with an APP1 Exif segment carrying GPS text.
+fn jpeg_with_exif() -> Vec<u8> {
+    let jpeg = photo(500, 700, ImageFormat::Jpeg);
+    let mut app1 = b"Exif\x00\x00".to_vec();
+    app1.extend(exif_tiff());
+    let mut tagged = jpeg[..2].to_vec();
+    tagged.extend_from_slice(&[0xFF, 0xE1]);
+    tagged.extend_from_slice(&((app1.len() + 2) as u16).to_be_bytes());
+    tagged.extend(app1);
+    tagged.extend_from_slice(&jpeg[2..]);
+    assert!(contains(&tagged, b"GPSLatitude"));
+    tagged
+}
+
+/// A PNG of a few dozen bytes that claims 100 000 × 100 000 RGBA pixels (40 GB decoded).
+fn png_bomb() -> Vec<u8> {
+    let mut ihdr = 100_000u32.to_be_bytes().to_vec();
+    ihdr.extend_from_slice(&100_000u32.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 6, 0, 0, 0]);
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend(png_chunk(b"IHDR", &ihdr));
+    png.extend(png_chunk(b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]));
+    png.extend(png_chunk(b"IEND", &[]));
+    png
+}
+
+/// The stored file is a 256 × 256 WebP with no EXIF, GPS or other metadata.
+fn assert_clean(app: &TestApp, key: &str) {
+    let bytes = std::fs::read(app.state.media.root().join(key)).unwrap();
+    assert!(key.ends_with(".webp"), "{key}");
+    let image = image::load_from_memory(&bytes).unwrap();
+    assert_eq!((image.width(), image.height()), (256, 256));
+    // Whole words: a three-byte pattern like "GPS" could turn up by chance in compressed pixels.
+    for marker in [
+        &b"Exif"[..],
+        b"EXIF",
+        b"eXIf",
+        b"GPSLatitude",
+        b"GPSLongitude",
+        b"ICCP",
+        b"XMP ",
+    ] {
+        assert!(!contains(&bytes, marker), "{}", String::from_utf8_lossy(marker));
+    }
+}
+
+#[tokio::test]
+async fn a_png_with_exif_is_stored_as_a_clean_256_pixel_square() {
+    let app = spawn_app().await;
+    let (id, cookie) = member(&app, "grace@example.org").await;
+
+    let response = upload(&app, &cookie, true, &png_with_exif()).await;
+    assert_eq!(location(&response), "/account?avatar=updated");
+    let key = avatar_key(&app, id).await.expect("an avatar is stored");
+    assert_clean(&app, &key);
+
+    let served = app.get(&format!("/media/{key}")).await;
+    assert_eq!(served.status(), 200);
+    assert_eq!(served.headers()["content-type"], "image/webp");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_jpeg_with_exif_gps_answers_json_to_scripts_and_is_stripped() {
+    let app = spawn_app().await;
+    let (id, cookie) = member(&app, "grace@example.org").await;
+
+    let response = upload(&app, &cookie, false, &jpeg_with_exif()).await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    let key = avatar_key(&app, id).await.unwrap();
+    assert_eq!(body["avatar_url"], format!("/media/{key}"));
+    assert_eq!(
+        (body["width"].as_u64(), body["height"].as_u64()),
+        (Some(256), Some(256))
+    );
+    assert_clean(&app, &key);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_upload_over_5_mib_gets_413_and_the_old_avatar_stays() {
+    let app = spawn_app().await;
+    let (id, cookie) = member(&app, "grace@example.org").await;
+    upload(&app, &cookie, false, &png_with_exif()).await;
+    let before = avatar_key(&app, id).await.unwrap();
+
+    // Starts like a PNG, so only its size can refuse it; under the 10 MiB global limit.
+    let mut six_mib = b"\x89PNG\r\n\x1a\n".to_vec();
+    six_mib.resize(6 * 1024 * 1024, 0x42);
+    let (status, code, message) = refusal(upload(&app, &cookie, false, &six_mib).await).await;
+    assert_eq!((status, code.as_str()), (413, "too_large"));
+    assert!(message.contains("5 MB"), "{message}");
+
+    let browser = upload(&app, &cookie, true, &six_mib).await;
+    assert_eq!(location(&browser), "/account?avatar_error=too_large");
+
+    assert_eq!(avatar_key(&app, id).await.as_deref(), Some(before.as_str()));
+    assert_eq!(stored_files(&app).len(), 1, "nothing new was written");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_text_file_named_like_an_image_gets_415_and_nothing_is_stored() {
+    let app = spawn_app().await;
+    let (id, cookie) = member(&app, "grace@example.org").await;
+    for bytes in [
+        &b"just some words, not a picture"[..],
+        b"<svg xmlns=\"http://www.w3.org/2000/svg\"/>",
+        b"GIF89a\x01\x00\x01\x00",
+    ] {
+        let (status, code, message) = refusal(upload(&app, &cookie, false, bytes).await).await;
+        assert_eq!((status, code.as_str()), (415, "unsupported"));
+        assert_eq!(message, "Only JPEG, PNG and WebP images can be used as an avatar.");
+    }
+    let browser = upload(&app, &cookie, true, b"just some words").await;
+    assert_eq!(location(&browser), "/account?avatar_error=unsupported");
+    assert_eq!(avatar_key(&app, id).await, None);
+    assert!(stored_files(&app).is_empty());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_decompression_bomb_is_refused_quickly_from_its_header() {
+    let app = spawn_app().await;
+    let (id, cookie) = member(&app, "grace@example.org").await;
+    let bomb = png_bomb();
+    assert!(bomb.len() < 100);
+    let started = Instant::now();
+    let (status, code, message) = refusal(upload(&app, &cookie, false, &bomb).await).await;
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert_eq!((status, code.as_str()), (400, "dimensions"));
+    assert!(message.contains("8000 × 8000 pixels"), "{message}");
+    assert_eq!(avatar_key(&app, id).await, None);
+    assert!(stored_files(&app).is_empty());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_empty_choice_or_a_non_multipart_body_gets_400() {
+    let app = spawn_app().await;
+    let (id, cookie) = member(&app, "grace@example.org").await;
+    // What a browser sends when the form is submitted without a file.
+    let nothing = || multipart("avatar", "", "application/octet-stream", b"");
+    let post = Post {
+        cookie: Some(&cookie),
+        browser: true,
+        ..SCRIPT
+    };
+    assert_eq!(
+        location(&post_avatar(&app, post, nothing()).await),
+        "/account?avatar_error=missing"
+    );
+    let post = Post {
+        cookie: Some(&cookie),
+        ..SCRIPT
+    };
+    let (status, code, _) = refusal(post_avatar(&app, post, nothing()).await).await;
+    assert_eq!((status, code.as_str()), (400, "missing"));
+
+    let form = app
+        .client
+        .post(app.url("/account/avatar"))
+        .header("cookie", &cookie)
+        .form(&[("avatar", "me.png")])
+        .send()
+        .await
+        .unwrap();
+    let (status, code, _) = refusal(form).await;
+    assert_eq!((status, code.as_str()), (400, "not_a_form"));
+    assert_eq!(avatar_key(&app, id).await, None);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn signed_out_uploads_get_401_or_the_sign_in_page() {
+    let app = spawn_app().await;
+    let body = || multipart("avatar", "me.png", "image/png", &png_with_exif());
+    let (status, code, _) = refusal(post_avatar(&app, SCRIPT, body()).await).await;
+    assert_eq!((status, code.as_str()), (401, "signed_out"));
+    let browser = Post {
+        browser: true,
+        ..SCRIPT
+    };
+    assert_eq!(
+        location(&post_avatar(&app, browser, body()).await),
+        "/signin?next=/account"
+    );
+    let forged = Post {
+        cookie: Some("atelier_session=0000000000000000000000000000000000000000000000000000000000000000"),
+        ..SCRIPT
+    };
+    assert_eq!(post_avatar(&app, forged, body()).await.status(), 401);
+    let remove = app.client.post(app.url("/account/avatar/remove")).send().await.unwrap();
+    assert_eq!(remove.status(), 401);
+    assert!(stored_files(&app).is_empty());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn cross_site_uploads_and_removals_are_refused() {
+    let app = spawn_app().await;
+    let (id, cookie) = member(&app, "grace@example.org").await;
+    // Small: the guard answers without reading the body, and a large unread body can end in
+    // a connection reset instead of the 403.
+    let body = || multipart("avatar", "me.png", "image/png", &photo(32, 32, ImageFormat::Png));
+    for headers in [
+        &[("origin", "https://evil.example")][..],
+        &[("sec-fetch-site", "cross-site")],
+    ] {
+        let post = Post {
+            cookie: Some(&cookie),
+            browser: true,
+            headers,
+        };
+        assert_eq!(post_avatar(&app, post, body()).await.status(), 403);
+    }
+    assert_eq!(avatar_key(&app, id).await, None);
+    assert!(stored_files(&app).is_empty());
+
+    upload(&app, &cookie, false, &png_with_exif()).await;
+    let remove = app
+        .client
+        .post(app.url("/account/avatar/remove"))
+        .header("cookie", &cookie)
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(remove.status(), 403);
+    assert!(
+        avatar_key(&app, id).await.is_some(),
+        "the avatar survives a forged removal"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn members_can_remove_their_avatar() {
+    let app = spawn_app().await;
+    let (id, cookie) = member(&app, "grace@example.org").await;
+    let (other, other_cookie) = member(&app, "ada@example.org").await;
+    upload(&app, &cookie, false, &png_with_exif()).await;
+    upload(&app, &other_cookie, false, &jpeg_with_exif()).await;
+
+    let removed = app
+        .client
+        .post(app.url("/account/avatar/remove"))
+        .header("cookie", &cookie)
+        .header("accept", HTML)
+        .form(&[] as &[(&str, &str)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&removed), "/account?avatar=removed");
+    assert_eq!(avatar_key(&app, id).await, None);
+    assert!(
+        avatar_key(&app, other).await.is_some(),
+        "only the member's own avatar goes"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_account_page_shows_the_avatar_and_only_known_messages() {
+    let app = spawn_app().await;
+    let (id, cookie) = member(&app, "grace@example.org").await;
+    let page = |query: &'static str| {
+        let request = app
+            .client
+            .get(app.url(&format!("/account{query}")))
+            .header("cookie", &cookie);
+        async move { request.send().await.unwrap().text().await.unwrap() }
+    };
+
+    let before = page("").await;
+    assert!(before.contains(r#"enctype="multipart/form-data""#), "a no-JS form");
+    assert!(before.contains(r#"data-testid="avatar-initials""#));
+
+    upload(&app, &cookie, true, &png_with_exif()).await;
+    let key = avatar_key(&app, id).await.unwrap();
+    let after = page("?avatar=updated").await;
+    assert!(after.contains(&format!("/media/{key}")), "the new avatar is shown");
+    assert!(after.contains("Your new avatar is saved."));
+
+    let refused = page("?avatar_error=unsupported").await;
+    assert!(refused.contains("Only JPEG, PNG and WebP images can be used as an avatar."));
+    let forged = page("?avatar_error=Call%20Zanzibar%20support%20to%20restore%20your%20account").await;
+    assert!(!forged.contains("Zanzibar"), "text from the URL is never printed");
+    assert!(forged.contains("Your avatar could not be changed."));
+    app.stop().await;
+}
