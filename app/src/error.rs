@@ -66,6 +66,23 @@ impl FromServerFnError for AppError {
 #[cfg(feature = "ssr")]
 mod server_conversions {
     use super::AppError;
+    use axum::http::StatusCode;
+
+    impl AppError {
+        /// The HTTP status a server function answers with when it fails this way, so
+        /// clients, caches and logs see a refused input as a 4xx rather than a fault.
+        pub fn status(&self) -> StatusCode {
+            match self {
+                AppError::Invalid(_) | AppError::Field { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+                AppError::NotFound => StatusCode::NOT_FOUND,
+                AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+                AppError::Forbidden => StatusCode::FORBIDDEN,
+                AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+                AppError::Network => StatusCode::BAD_GATEWAY,
+                AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            }
+        }
+    }
 
     impl From<sqlx::Error> for AppError {
         fn from(error: sqlx::Error) -> Self {

@@ -1,4 +1,5 @@
-//! The command line: `serve` (default), `migrate`, `seed-demo`, `create-admin`, `jobs`, `mail`.
+//! The command line: `serve` (default), `migrate`, `seed-demo`, `import`, `create-admin`,
+//! `jobs`, `mail`.
 
 use crate::startup::{shutdown_signal, Application};
 use anyhow::Context;
@@ -44,6 +45,15 @@ pub enum Command {
         /// Do nothing when the library already has images.
         #[arg(long)]
         if_empty: bool,
+    },
+    /// Add a folder of images to the library, described by a JSON or CSV sidecar
+    /// (file, title, description, alt_text, prompt, tags, category, contributor).
+    Import {
+        /// The folder holding the images.
+        dir: std::path::PathBuf,
+        /// The sidecar; by default images.json or images.csv in the folder.
+        #[arg(long)]
+        sidecar: Option<std::path::PathBuf>,
     },
     /// Create an administrator account.
     CreateAdmin {
@@ -129,6 +139,24 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             let media = MediaStore::new(&config.media_dir);
             let report = crate::demo::seed(&db, &media, crate::demo::SeedOptions { images, seed }, if_empty).await?;
             println!("{report}");
+            Ok(())
+        }
+        Command::Import { dir, sidecar } => {
+            let db = open_database(&config).await?;
+            let media = MediaStore::new(&config.media_dir);
+            let report = crate::import::import(&db, &media, &dir, sidecar.as_deref()).await?;
+            for (file, error) in &report.failed {
+                eprintln!("import: {file} failed: {error}");
+            }
+            println!(
+                "imported {} images in {:.1} s ({} failed)",
+                report.added,
+                report.seconds,
+                report.failed.len()
+            );
+            if !report.failed.is_empty() {
+                anyhow::bail!("{} images could not be imported; see above", report.failed.len());
+            }
             Ok(())
         }
         Command::CreateAdmin {

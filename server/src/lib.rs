@@ -1,5 +1,5 @@
 //! Atelier's server crate: builds the HTTP application (shared by `main` and the tests),
-//! the command line, background job handlers and the demo library.
+//! the command line, background job handlers, the image import and the demo library.
 
 // Leptos views are nested generic types; rendering whole pages here instantiates them at
 // a depth beyond the default limit of 128.
@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod demo;
+pub mod import;
 pub mod jobs;
 pub mod middleware;
 pub mod routes;

@@ -6,10 +6,12 @@ use crate::{
         client_address::{client_address, AddressPolicy},
         same_origin::{same_origin_guard, OriginPolicy},
         security_headers::{security_headers, CspNonce},
+        server_fn_status::server_fn_error_status,
     },
     routes::{avatar, health, images, oidc as oidc_routes, static_files},
 };
 use app::{
+    features::library::ingest::IngestJob,
     platform::{
         config::Config,
         db::Database,
@@ -147,6 +149,7 @@ pub fn router(state: AppState) -> Router {
         ))
         // Innermost first. Router::layer boxes each body type, so axum and tower-http
         // middleware compose freely.
+        .layer(from_fn(server_fn_error_status))
         // The default compression predicate skips images, gRPC and event streams.
         .layer(CompressionLayer::new())
         .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
@@ -178,7 +181,12 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("could not listen on {listen}: {e}"))?;
         let router = router(state.clone());
         // Platform jobs every server runs, beside the features' own handlers.
-        let registry = registry.register(MailDelivery::new(state.mailer.clone()));
+        let registry = registry
+            .register(MailDelivery::new(state.mailer.clone()))
+            .register(IngestJob {
+                db: state.db.clone(),
+                media: state.media.clone(),
+            });
         Ok(Application {
             listener,
             router,

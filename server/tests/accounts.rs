@@ -7,44 +7,25 @@ use app::{
     error::AppError,
     features::{
         accounts::{
-            api::{SignIn, WhoAmI},
             recovery_api::{RequestPasswordReset, ResendVerification, ResetPassword, SignUp, VerifyEmail},
             service::{create_user, NewUser},
             settings_api::{ChangeEmail, ChangePassword, ConfirmEmailChange, MyAccount},
-            AccountDetails, MemberSummary, Role,
+            AccountDetails, Role,
         },
         admin::{api::OutboxMessages, OutboxEntry},
     },
 };
 use leptos::server_fn::ServerFn;
-use support::{count_rows, spawn_app, spawn_app_with, token_in, wait_for_mail, TestApp};
+use support::{
+    count_rows,
+    members::{error_of, password_sign_in, post_form, session_cookie, who, PASSWORD},
+    spawn_app, spawn_app_with, token_in, wait_for_mail, TestApp,
+};
 
-const PASSWORD: &str = "correct horse battery staple";
 const NEW_PASSWORD: &str = "another quite long passphrase";
 
-async fn post(app: &TestApp, path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> reqwest::Response {
-    let mut request = app.client.post(app.url(path)).form(form);
-    if let Some(cookie) = cookie {
-        request = request.header("cookie", cookie);
-    }
-    request.send().await.unwrap()
-}
-
-/// The error a failed server function answered with.
-async fn error_of(response: reqwest::Response) -> AppError {
-    let status = response.status();
-    let body = response.text().await.unwrap();
-    assert!(!status.is_success(), "expected a failure, got {status}: {body}");
-    serde_json::from_str(&body).unwrap_or_else(|_| panic!("an AppError body: {body}"))
-}
-
-fn cookie_of(response: &reqwest::Response) -> String {
-    let set_cookie = response.headers()["set-cookie"].to_str().unwrap();
-    set_cookie.split(';').next().unwrap().to_owned()
-}
-
 async fn sign_up_as(app: &TestApp, email: &str, birth_date: &str) -> reqwest::Response {
-    post(
+    post_form(
         app,
         SignUp::PATH,
         None,
@@ -58,16 +39,8 @@ async fn sign_up_as(app: &TestApp, email: &str, birth_date: &str) -> reqwest::Re
     .await
 }
 
-async fn sign_in(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
-    post(app, SignIn::PATH, None, &[("email", email), ("password", password)]).await
-}
-
-async fn who(app: &TestApp, cookie: &str) -> Option<MemberSummary> {
-    post(app, WhoAmI::PATH, Some(cookie), &[]).await.json().await.unwrap()
-}
-
 async fn details(app: &TestApp, cookie: &str) -> AccountDetails {
-    post(app, MyAccount::PATH, Some(cookie), &[])
+    post_form(app, MyAccount::PATH, Some(cookie), &[])
         .await
         .json()
         .await
@@ -80,7 +53,7 @@ async fn sign_up_signs_in_an_unverified_member_and_mails_a_single_use_link() {
     let response = sign_up_as(&app, "Grace@Example.org", "1990-12-09").await;
     assert_eq!(response.status(), 200, "{:?}", response.text().await);
     assert_eq!(response.headers()["location"], "/account?welcome=1");
-    let cookie = cookie_of(&response);
+    let cookie = session_cookie(&response);
     let member = who(&app, &cookie).await.expect("signed in after sign-up");
     assert_eq!(member.email, "grace@example.org");
     assert!(!member.email_verified);
@@ -95,12 +68,12 @@ async fn sign_up_signs_in_an_unverified_member_and_mails_a_single_use_link() {
     assert_eq!(stored.len(), 1);
     assert_ne!(stored[0], token, "only a hash of the link's token is stored");
 
-    let verified = post(&app, VerifyEmail::PATH, Some(&cookie), &[("token", &token)]).await;
+    let verified = post_form(&app, VerifyEmail::PATH, Some(&cookie), &[("token", &token)]).await;
     assert_eq!(verified.status(), 200);
     assert_eq!(verified.headers()["location"], "/account?verified=1");
     assert!(who(&app, &cookie).await.unwrap().email_verified);
 
-    let again = post(&app, VerifyEmail::PATH, None, &[("token", &token)]).await;
+    let again = post_form(&app, VerifyEmail::PATH, None, &[("token", &token)]).await;
     assert!(matches!(error_of(again).await, AppError::Invalid(m) if m.contains("already used")));
     let payloads: Vec<String> = sqlx::query_scalar("SELECT payload FROM jobs WHERE status = 'done'")
         .fetch_all(app.state.db.pool())
@@ -155,7 +128,7 @@ async fn bad_sign_up_input_gets_a_field_error() {
             ("password", password),
             ("birth_date", birth),
         ];
-        let error = error_of(post(&app, SignUp::PATH, None, &form).await).await;
+        let error = error_of(post_form(&app, SignUp::PATH, None, &form).await).await;
         assert!(error.for_field(field).is_some(), "{field}: {error:?}");
     }
     sign_up_as(&app, "taken@example.org", "1990-01-01").await;
@@ -169,9 +142,9 @@ async fn bad_sign_up_input_gets_a_field_error() {
 async fn password_reset_works_once_ends_every_session_and_keeps_a_weak_try_harmless() {
     let app = spawn_app().await;
     let response = sign_up_as(&app, "grace@example.org", "1990-12-09").await;
-    let old_session = cookie_of(&response);
+    let old_session = session_cookie(&response);
 
-    let requested = post(
+    let requested = post_form(
         &app,
         RequestPasswordReset::PATH,
         None,
@@ -182,7 +155,7 @@ async fn password_reset_works_once_ends_every_session_and_keeps_a_weak_try_harml
     let mail = wait_for_mail(&app, "grace@example.org", "Reset your").await;
     let token = token_in(&mail.text);
 
-    let weak = post(
+    let weak = post_form(
         &app,
         ResetPassword::PATH,
         None,
@@ -191,7 +164,7 @@ async fn password_reset_works_once_ends_every_session_and_keeps_a_weak_try_harml
     .await;
     assert!(error_of(weak).await.for_field("password").is_some());
 
-    let reset = post(
+    let reset = post_form(
         &app,
         ResetPassword::PATH,
         None,
@@ -203,7 +176,7 @@ async fn password_reset_works_once_ends_every_session_and_keeps_a_weak_try_harml
     assert!(who(&app, &old_session).await.is_none(), "sessions end at reset");
     assert_eq!(count_rows(&app, "sessions").await, 0);
 
-    let reuse = post(
+    let reuse = post_form(
         &app,
         ResetPassword::PATH,
         None,
@@ -211,13 +184,13 @@ async fn password_reset_works_once_ends_every_session_and_keeps_a_weak_try_harml
     )
     .await;
     assert!(matches!(error_of(reuse).await, AppError::Invalid(m) if m.contains("expired or was already used")));
-    assert!(!sign_in(&app, "grace@example.org", PASSWORD)
+    assert!(!password_sign_in(&app, "grace@example.org", PASSWORD)
         .await
         .headers()
         .contains_key("set-cookie"));
-    let fresh = sign_in(&app, "grace@example.org", NEW_PASSWORD).await;
+    let fresh = password_sign_in(&app, "grace@example.org", NEW_PASSWORD).await;
     assert!(fresh.headers().contains_key("set-cookie"));
-    let member = who(&app, &cookie_of(&fresh)).await.unwrap();
+    let member = who(&app, &session_cookie(&fresh)).await.unwrap();
     assert!(member.email_verified, "following a reset link proves the mailbox");
     wait_for_mail(&app, "grace@example.org", "password was changed").await;
     app.stop().await;
@@ -226,7 +199,7 @@ async fn password_reset_works_once_ends_every_session_and_keeps_a_weak_try_harml
 #[tokio::test]
 async fn a_reset_for_an_unknown_address_answers_the_same_and_sends_nothing() {
     let app = spawn_app().await;
-    let response = post(
+    let response = post_form(
         &app,
         RequestPasswordReset::PATH,
         None,
@@ -243,10 +216,10 @@ async fn a_reset_for_an_unknown_address_answers_the_same_and_sends_nothing() {
 #[tokio::test]
 async fn reset_and_verification_mails_are_limited_with_retry_after() {
     let app = spawn_app().await;
-    let cookie = cookie_of(&sign_up_as(&app, "grace@example.org", "1990-12-09").await);
+    let cookie = session_cookie(&sign_up_as(&app, "grace@example.org", "1990-12-09").await);
     let mut limited = None;
     for _ in 0..6 {
-        let response = post(
+        let response = post_form(
             &app,
             RequestPasswordReset::PATH,
             None,
@@ -261,7 +234,7 @@ async fn reset_and_verification_mails_are_limited_with_retry_after() {
     let limited = limited.expect("reset mails to one address are limited");
     let wait: u64 = limited.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!(wait >= 1);
-    let resend = post(&app, ResendVerification::PATH, Some(&cookie), &[]).await;
+    let resend = post_form(&app, ResendVerification::PATH, Some(&cookie), &[]).await;
     assert_eq!(
         resend.status(),
         429,
@@ -287,10 +260,10 @@ async fn sign_up_is_limited_per_address_and_ip() {
 #[tokio::test]
 async fn changing_the_password_ends_every_other_session_and_keeps_this_browser_in() {
     let app = spawn_app().await;
-    let first = cookie_of(&sign_up_as(&app, "grace@example.org", "1990-12-09").await);
-    let second = cookie_of(&sign_in(&app, "grace@example.org", PASSWORD).await);
+    let first = session_cookie(&sign_up_as(&app, "grace@example.org", "1990-12-09").await);
+    let second = session_cookie(&password_sign_in(&app, "grace@example.org", PASSWORD).await);
 
-    let wrong = post(
+    let wrong = post_form(
         &app,
         ChangePassword::PATH,
         Some(&first),
@@ -302,7 +275,7 @@ async fn changing_the_password_ends_every_other_session_and_keeps_this_browser_i
     .await;
     assert!(error_of(wrong).await.for_field("current_password").is_some());
 
-    let changed = post(
+    let changed = post_form(
         &app,
         ChangePassword::PATH,
         Some(&first),
@@ -310,7 +283,7 @@ async fn changing_the_password_ends_every_other_session_and_keeps_this_browser_i
     )
     .await;
     assert_eq!(changed.status(), 200);
-    let renewed = cookie_of(&changed);
+    let renewed = session_cookie(&changed);
     assert_ne!(renewed, first, "this browser gets a new session id");
     assert!(who(&app, &first).await.is_none());
     assert!(who(&app, &second).await.is_none(), "other devices are signed out");
@@ -322,8 +295,8 @@ async fn changing_the_password_ends_every_other_session_and_keeps_this_browser_i
 #[tokio::test]
 async fn a_new_email_takes_effect_only_once_confirmed_and_the_old_address_is_told() {
     let app = spawn_app().await;
-    let cookie = cookie_of(&sign_up_as(&app, "grace@example.org", "1990-12-09").await);
-    let wrong_password = post(
+    let cookie = session_cookie(&sign_up_as(&app, "grace@example.org", "1990-12-09").await);
+    let wrong_password = post_form(
         &app,
         ChangeEmail::PATH,
         Some(&cookie),
@@ -335,7 +308,7 @@ async fn a_new_email_takes_effect_only_once_confirmed_and_the_old_address_is_tol
     .await;
     assert!(error_of(wrong_password).await.for_field("password").is_some());
 
-    let started = post(
+    let started = post_form(
         &app,
         ChangeEmail::PATH,
         Some(&cookie),
@@ -352,7 +325,7 @@ async fn a_new_email_takes_effect_only_once_confirmed_and_the_old_address_is_tol
     wait_for_mail(&app, "grace@example.org", "about to change").await;
     let link = wait_for_mail(&app, "hopper@example.org", "Confirm your new email").await;
 
-    let confirmed = post(
+    let confirmed = post_form(
         &app,
         ConfirmEmailChange::PATH,
         Some(&cookie),
@@ -370,7 +343,7 @@ async fn a_new_email_takes_effect_only_once_confirmed_and_the_old_address_is_tol
 #[tokio::test]
 async fn the_outbox_is_for_admins_only() {
     let app = spawn_app().await;
-    let member_cookie = cookie_of(&sign_up_as(&app, "grace@example.org", "1990-12-09").await);
+    let member_cookie = session_cookie(&sign_up_as(&app, "grace@example.org", "1990-12-09").await);
     create_user(
         &app.state.db,
         NewUser {
@@ -383,18 +356,18 @@ async fn the_outbox_is_for_admins_only() {
     )
     .await
     .unwrap();
-    let admin_cookie = cookie_of(&sign_in(&app, "admin@example.org", PASSWORD).await);
+    let admin_cookie = session_cookie(&password_sign_in(&app, "admin@example.org", PASSWORD).await);
     wait_for_mail(&app, "grace@example.org", "Confirm").await;
 
     assert_eq!(
-        error_of(post(&app, OutboxMessages::PATH, None, &[]).await).await,
+        error_of(post_form(&app, OutboxMessages::PATH, None, &[]).await).await,
         AppError::Unauthorized
     );
     assert_eq!(
-        error_of(post(&app, OutboxMessages::PATH, Some(&member_cookie), &[]).await).await,
+        error_of(post_form(&app, OutboxMessages::PATH, Some(&member_cookie), &[]).await).await,
         AppError::Forbidden
     );
-    let mails: Vec<OutboxEntry> = post(
+    let mails: Vec<OutboxEntry> = post_form(
         &app,
         OutboxMessages::PATH,
         Some(&admin_cookie),

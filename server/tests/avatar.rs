@@ -4,62 +4,28 @@
 
 mod support;
 
-use app::features::accounts::{
-    api::SignIn,
-    service::{create_user, NewUser},
-    Role,
-};
-use image::{ImageFormat, Rgb, RgbImage};
-use leptos::server_fn::ServerFn;
+use image::ImageFormat;
 use serde_json::Value;
 use std::{
-    io::Cursor,
     path::{Path, PathBuf},
     time::{Duration, Instant},
 };
-use support::{spawn_app, TestApp};
+use support::{
+    fixtures::{self, contains, jpeg_with_exif, photo, png_with_exif},
+    members::{create_member, signed_in},
+    spawn_app, TestApp,
+};
 
-const PASSWORD: &str = "correct horse battery staple";
 const BOUNDARY: &str = "atelier-avatar-test-5f1c9e0b7d";
 /// What a browser sends with a form post.
 const HTML: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
 
 /// A verified member, signed in; returns their id and the session cookie (`name=value`).
 async fn member(app: &TestApp, email: &str) -> (i64, String) {
-    let id = create_user(
-        &app.state.db,
-        NewUser {
-            email,
-            display_name: "Grace Hopper",
-            password: PASSWORD,
-            role: Role::Member,
-            email_verified: true,
-        },
-    )
-    .await
-    .unwrap();
-    let response = app
-        .client
-        .post(app.url(SignIn::PATH))
-        .form(&[("email", email), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
-    let cookie = response
-        .headers()
-        .get("set-cookie")
-        .expect("a session cookie")
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    (id, cookie)
+    let id = create_member(app, email, "Grace Hopper", true).await;
+    (id, signed_in(app, email).await)
 }
 
-/// A `multipart/form-data` body with one file part, written by hand so a test can lie about
-/// the file name and type the way a hostile client would.
 fn multipart(field: &str, file_name: &str, content_type: &str, bytes: &[u8]) -> Vec<u8> {
     let mut body = format!(
         "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{file_name}\"\r\n\
@@ -151,82 +117,18 @@ fn stored_files(app: &TestApp) -> Vec<PathBuf> {
     files
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|window| window == needle)
-}
-
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &byte in bytes {
-        crc ^= u32::from(byte);
-        for _ in 0..8 {
-            crc = (crc >> 1) ^ (0xEDB8_8320 & (crc & 1).wrapping_neg());
-        }
-    }
-    !crc
-}
-
-fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
-    let mut out = (data.len() as u32).to_be_bytes().to_vec();
-    out.extend_from_slice(kind);
-    out.extend_from_slice(data);
-    let mut covered = kind.to_vec();
-    covered.extend_from_slice(data);
-    out.extend_from_slice(&crc32(&covered).to_be_bytes());
-    out
-}
-
-/// EXIF as a phone writes it, reduced to an orientation entry and GPS text.
-fn exif_tiff() -> Vec<u8> {
-    let mut tiff = b"MM\x00\x2a\x00\x00\x00\x08\x00\x01".to_vec();
-    tiff.extend_from_slice(&[0x01, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00]);
-    tiff.extend_from_slice(&[0, 0, 0, 0]);
-    tiff.extend_from_slice(b"GPSLatitude 51.5074 N GPSLongitude 0.1278 W");
-    tiff
-}
-
-fn photo(width: u32, height: u32, format: ImageFormat) -> Vec<u8> {
-    let image = RgbImage::from_fn(width, height, |x, y| {
-        Rgb([(x % 256) as u8, (y % 256) as u8, ((x + y) % 256) as u8])
-    });
-    let mut out = Cursor::new(Vec::new());
-    image.write_to(&mut out, format).unwrap();
-    out.into_inner()
-}
-
-/// A real PNG with an eXIf chunk carrying GPS text.
-fn png_with_exif() -> Vec<u8> {
-    let png = photo(640, 480, ImageFormat::Png);
-    let mut tagged = png[..33].to_vec(); // signature + IHDR
-    tagged.extend(png_chunk(b"eXIf", &exif_tiff()));
-    tagged.extend_from_slice(&png[33..]);
-    assert!(contains(&tagged, b"GPSLatitude"));
-    tagged
-}
-
-/// A real JPEG with an APP1 Exif segment carrying GPS text.
-fn jpeg_with_exif() -> Vec<u8> {
-    let jpeg = photo(500, 700, ImageFormat::Jpeg);
-    let mut app1 = b"Exif\x00\x00".to_vec();
-    app1.extend(exif_tiff());
-    let mut tagged = jpeg[..2].to_vec();
-    tagged.extend_from_slice(&[0xFF, 0xE1]);
-    tagged.extend_from_slice(&((app1.len() + 2) as u16).to_be_bytes());
-    tagged.extend(app1);
-    tagged.extend_from_slice(&jpeg[2..]);
-    assert!(contains(&tagged, b"GPSLatitude"));
-    tagged
-}
-
 /// A PNG of a few dozen bytes that claims 100 000 × 100 000 RGBA pixels (40 GB decoded).
 fn png_bomb() -> Vec<u8> {
     let mut ihdr = 100_000u32.to_be_bytes().to_vec();
     ihdr.extend_from_slice(&100_000u32.to_be_bytes());
     ihdr.extend_from_slice(&[8, 6, 0, 0, 0]);
     let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-    png.extend(png_chunk(b"IHDR", &ihdr));
-    png.extend(png_chunk(b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]));
-    png.extend(png_chunk(b"IEND", &[]));
+    png.extend(fixtures::png_chunk(b"IHDR", &ihdr));
+    png.extend(fixtures::png_chunk(
+        b"IDAT",
+        &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+    ));
+    png.extend(fixtures::png_chunk(b"IEND", &[]));
     png
 }
 

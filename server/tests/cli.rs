@@ -1,42 +1,9 @@
 //! The server binary's command line: configuration errors, create-admin, seed-demo, jobs.
+//! `import` has its own file (import.rs).
 
 mod support;
 
-use std::{
-    io::Write,
-    process::{Command, Output, Stdio},
-};
-
-fn server(dir: &std::path::Path, env: &[(&str, &str)], args: &[&str], stdin: Option<&str>) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
-    command
-        .args(args)
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("RUST_LOG", "warn")
-        .envs(env.iter().copied())
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = command.spawn().expect("the server binary starts");
-    if let Some(input) = stdin {
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-    }
-    child.wait_with_output().unwrap()
-}
-
-async fn database_env(dir: &std::path::Path) -> Vec<(String, String)> {
-    support::test_config_values(dir)
-        .await
-        .into_iter()
-        .filter(|(k, _)| k == "DATABASE_URL" || k == "ATELIER_MEDIA_DIR" || k == "ATELIER_DATA_DIR")
-        .collect()
-}
-
-fn as_refs(env: &[(String, String)]) -> Vec<(&str, &str)> {
-    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
-}
+use support::command::{as_refs, database_env, server};
 
 #[test]
 fn invalid_configuration_stops_with_a_message_naming_the_variable() {
@@ -118,7 +85,7 @@ async fn seed_demo_renders_images_and_if_empty_makes_it_a_no_op() {
     );
     assert!(String::from_utf8_lossy(&second.stdout).contains("nothing seeded"));
     let media_files = walk(&dir.path().join("media"));
-    assert_eq!(media_files, 6, "original, small and thumb for each image");
+    assert_eq!(media_files, 8, "original, full, small and thumb for each image");
 
     let jobs = server(dir.path(), &as_refs(&env), &["jobs", "list"], None);
     assert!(String::from_utf8_lossy(&jobs.stdout).contains("no jobs"));

@@ -168,15 +168,32 @@ async fn a_signed_download_counts_once_and_names_the_file() {
     app.seed(1).await;
     let id = first_image(&app).await;
 
+    // Without JavaScript the form post is redirected to the signed link…
     let response = app
         .client
         .post(app.url(DownloadLink::PATH))
+        .header("accept", "text/html,application/xhtml+xml")
         .form(&[("public_id", id.as_str()), ("size", "original")])
         .send()
         .await
         .unwrap();
+    assert_eq!(response.status(), 302);
     let link = response.headers()["location"].to_str().unwrap().to_owned();
     assert!(link.starts_with(&format!("/dl/{id}?size=original&expires=")), "{link}");
+    // …and a script gets the link to open itself (the client router would try to render it).
+    let scripted = app
+        .client
+        .post(app.url(DownloadLink::PATH))
+        .form(&[("public_id", id.as_str()), ("size", "small")])
+        .send()
+        .await
+        .unwrap();
+    assert!(scripted.headers().get("location").is_none());
+    let scripted_link: String = scripted.json().await.unwrap();
+    assert!(
+        scripted_link.starts_with(&format!("/dl/{id}?size=small&expires=")),
+        "{scripted_link}"
+    );
 
     let download = app.get(&link).await;
     assert_eq!(download.status(), 200);

@@ -12,19 +12,22 @@ mod support;
 use app::{
     error::AppError,
     features::accounts::{
-        api::{SignIn, WhoAmI},
         oidc::OidcFailure,
         oidc_views::{oidc_error_message, FinishProviderSignUp, UNKNOWN_OIDC_ERROR},
-        service::{create_user, NewUser},
-        MemberSummary, Role,
+        Role,
     },
     platform::clock::now_unix,
 };
 use fake_oidc::{ClientAuth, FakeIdentity, FakeOidc, Misbehaviour, CLIENT_ID, CLIENT_SECRET};
 use leptos::server_fn::ServerFn;
-use support::{count_rows, spawn_app, spawn_app_with, TestApp};
-
-const PASSWORD: &str = "correct horse battery staple";
+use support::{
+    count_rows,
+    members::{
+        cookie_pair, create_member, error_of, location, password_sign_in, session_cookie, set_cookie_line, who,
+        PASSWORD,
+    },
+    spawn_app, spawn_app_with, TestApp,
+};
 
 async fn app_with(fake: &FakeOidc) -> TestApp {
     spawn_app_with(|values| fake.configure(values), server::jobs::registry()).await
@@ -34,7 +37,7 @@ async fn app_with(fake: &FakeOidc) -> TestApp {
 /// through the provider links to them and ends at `next` at once.
 async fn app_with_member(fake: &FakeOidc) -> TestApp {
     let app = app_with(fake).await;
-    member(&app, "ada@example.org", true).await;
+    create_member(&app, "ada@example.org", "Grace Hopper", true).await;
     app
 }
 
@@ -47,38 +50,6 @@ async fn finish_sign_up(app: &TestApp, cookie: &str, display_name: &str, birth_d
         .send()
         .await
         .unwrap()
-}
-
-async fn error_of(response: reqwest::Response) -> AppError {
-    let status = response.status();
-    let body = response.text().await.unwrap();
-    assert!(!status.is_success(), "expected a failure, got {status}: {body}");
-    serde_json::from_str(&body).unwrap_or_else(|_| panic!("an AppError body: {body}"))
-}
-
-fn location(response: &reqwest::Response) -> String {
-    response.headers()["location"].to_str().unwrap().to_owned()
-}
-
-/// The whole `Set-Cookie` line for the cookie called `name`, if the response sets it.
-fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
-    let prefix = format!("{name}=");
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .find(|value| value.starts_with(&prefix))
-        .map(str::to_owned)
-}
-
-/// `name=value` of a `Set-Cookie` line.
-fn cookie_pair(set_cookie: &str) -> String {
-    set_cookie.split(';').next().unwrap().to_owned()
-}
-
-fn session_cookie(response: &reqwest::Response) -> String {
-    cookie_pair(&set_cookie(response, "atelier_session").expect("a session cookie"))
 }
 
 /// A sign-in as far as the provider's redirect back to us.
@@ -100,7 +71,7 @@ async fn through_provider(app: &TestApp, next: Option<&str>) -> Started {
     let start = app.get(&path).await;
     assert_eq!(start.status(), 302, "start redirects to the provider");
     assert_eq!(start.headers()["cache-control"], "no-store");
-    let binding_header = set_cookie(&start, "atelier_oidc").expect("a binding cookie");
+    let binding_header = set_cookie_line(&start, "atelier_oidc").expect("a binding cookie");
     let authorized = app.client.get(location(&start)).send().await.unwrap();
     assert_eq!(authorized.status(), 302, "the fake provider redirects back");
     let back = location(&authorized);
@@ -130,8 +101,8 @@ async fn sign_in_through_provider(app: &TestApp, next: Option<&str>) -> reqwest:
 fn assert_refused(response: &reqwest::Response, failure: OidcFailure) {
     assert_eq!(response.status(), 303);
     assert_eq!(location(response), format!("/signin?oidc_error={}", failure.code()));
-    assert!(set_cookie(response, "atelier_session").is_none(), "no session");
-    let cleared = set_cookie(response, "atelier_oidc").expect("the binding cookie is removed");
+    assert!(set_cookie_line(response, "atelier_session").is_none(), "no session");
+    let cleared = set_cookie_line(response, "atelier_oidc").expect("the binding cookie is removed");
     assert!(cleared.contains("Max-Age=0"), "{cleared}");
 }
 
@@ -149,42 +120,6 @@ fn with_state(callback: &str, state: &str) -> String {
         })
         .collect();
     format!("{path}?{}", query.join("&"))
-}
-
-async fn who(app: &TestApp, cookie: &str) -> Option<MemberSummary> {
-    app.client
-        .post(app.url(WhoAmI::PATH))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
-async fn password_sign_in(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
-    app.client
-        .post(app.url(SignIn::PATH))
-        .form(&[("email", email), ("password", password)])
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn member(app: &TestApp, email: &str, verified: bool) -> i64 {
-    create_user(
-        &app.state.db,
-        NewUser {
-            email,
-            display_name: "Grace Hopper",
-            password: PASSWORD,
-            role: Role::Member,
-            email_verified: verified,
-        },
-    )
-    .await
-    .unwrap()
 }
 
 async fn assert_nothing_stored(app: &TestApp) {
@@ -265,9 +200,11 @@ async fn a_new_verified_email_creates_a_member_and_signs_them_in() {
     let response = finish(&app, &started).await;
     assert_eq!(response.status(), 303);
     assert_eq!(location(&response), "/signup/provider");
-    assert!(set_cookie(&response, "atelier_session").is_none());
-    assert!(set_cookie(&response, "atelier_oidc").unwrap().contains("Max-Age=0"));
-    let waiting = set_cookie(&response, "atelier_oidc_signup").expect("a sign-up cookie");
+    assert!(set_cookie_line(&response, "atelier_session").is_none());
+    assert!(set_cookie_line(&response, "atelier_oidc")
+        .unwrap()
+        .contains("Max-Age=0"));
+    let waiting = set_cookie_line(&response, "atelier_oidc_signup").expect("a sign-up cookie");
     for attribute in ["Path=/", "HttpOnly", "SameSite=Lax", "Max-Age=600"] {
         assert!(waiting.contains(attribute), "{attribute}: {waiting}");
     }
@@ -296,7 +233,7 @@ async fn a_new_verified_email_creates_a_member_and_signs_them_in() {
 
     let response = finish_sign_up(&app, &waiting, "Ada Lovelace", "1990-12-10").await;
     assert_eq!(location(&response), "/account/sessions");
-    let session = set_cookie(&response, "atelier_session").expect("a session cookie");
+    let session = set_cookie_line(&response, "atelier_session").expect("a session cookie");
     for attribute in ["Path=/", "HttpOnly", "SameSite=Lax"] {
         assert!(session.contains(attribute), "{attribute}: {session}");
     }
@@ -304,7 +241,7 @@ async fn a_new_verified_email_creates_a_member_and_signs_them_in() {
         !session.contains("Max-Age"),
         "not remembered: the cookie ends with the browser"
     );
-    assert!(set_cookie(&response, "atelier_oidc_signup")
+    assert!(set_cookie_line(&response, "atelier_oidc_signup")
         .unwrap()
         .contains("Max-Age=0"));
     assert_eq!(count_rows(&app, "oidc_signups").await, 0, "the sign-up was used up");
@@ -383,11 +320,11 @@ async fn below_the_minimum_age_a_provider_sign_up_stores_nothing() {
     let app = app_with(&fake).await;
     let response = sign_in_through_provider(&app, None).await;
     assert_eq!(location(&response), "/signup/provider");
-    let waiting = cookie_pair(&set_cookie(&response, "atelier_oidc_signup").unwrap());
+    let waiting = cookie_pair(&set_cookie_line(&response, "atelier_oidc_signup").unwrap());
     let today = app::dates::date_of(now_unix());
     let twelve = format!("{}-01-01", today.0 - 12);
     let refused = finish_sign_up(&app, &waiting, "Young Ada", &twelve).await;
-    assert!(set_cookie(&refused, "atelier_oidc_signup")
+    assert!(set_cookie_line(&refused, "atelier_oidc_signup")
         .unwrap()
         .contains("Max-Age=0"));
     let error = error_of(refused).await;
@@ -417,7 +354,7 @@ async fn below_the_minimum_age_a_provider_sign_up_stores_nothing() {
 async fn an_existing_member_with_the_same_verified_email_is_linked() {
     let fake = FakeOidc::start().await;
     let app = app_with(&fake).await;
-    let user_id = member(&app, "grace@example.org", true).await;
+    let user_id = create_member(&app, "grace@example.org", "Grace Hopper", true).await;
     fake.set_identity(FakeIdentity::verified(
         "subject-grace",
         "GRACE@example.org",
@@ -458,7 +395,7 @@ async fn linking_an_unconfirmed_account_revokes_what_its_creator_set() {
     let fake = FakeOidc::start().await;
     let app = app_with(&fake).await;
     // Someone signed up with this address and a password but never confirmed it.
-    member(&app, "victim@example.org", false).await;
+    create_member(&app, "victim@example.org", "Grace Hopper", false).await;
     let squatter = session_cookie(&password_sign_in(&app, "victim@example.org", PASSWORD).await);
     assert!(who(&app, &squatter).await.is_some());
 
@@ -501,7 +438,7 @@ async fn an_unverified_or_missing_email_is_refused_and_nothing_is_stored() {
     assert_nothing_stored(&app).await;
 
     // An unverified email never links to the member who has it either.
-    member(&app, "ada@example.org", true).await;
+    create_member(&app, "ada@example.org", "Grace Hopper", true).await;
     fake.set_identity(unverified);
     assert_refused(
         &sign_in_through_provider(&app, None).await,
@@ -582,7 +519,10 @@ async fn id_tokens_that_fail_a_check_are_refused() {
             format!("/signin?oidc_error={}", OidcFailure::Rejected.code()),
             "{misbehaviour:?}"
         );
-        assert!(set_cookie(&response, "atelier_session").is_none(), "{misbehaviour:?}");
+        assert!(
+            set_cookie_line(&response, "atelier_session").is_none(),
+            "{misbehaviour:?}"
+        );
     }
     assert_nothing_stored(&app).await;
     assert_eq!(
@@ -657,7 +597,7 @@ async fn a_provider_that_is_down_is_tried_again_at_the_next_sign_in() {
         server::jobs::registry(),
     )
     .await;
-    member(&app, "ada@example.org", true).await;
+    create_member(&app, "ada@example.org", "Grace Hopper", true).await;
     let page = app.get("/signin").await.text().await.unwrap();
     assert!(
         page.contains("Continue with your single sign-on provider"),

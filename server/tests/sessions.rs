@@ -7,34 +7,15 @@ mod support;
 use app::features::accounts::{
     api::{EndAllSessions, EndSession, SignIn, SignOut, WhoAmI},
     recovery_api::{RequestPasswordReset, ResetPassword, SignUp, VerifyEmail},
-    service::{create_user, NewUser},
-    MemberSummary, Role,
 };
 use leptos::server_fn::ServerFn;
-use support::{spawn_app, spawn_app_with, TestApp};
+use support::{
+    members::{cookie_pair, create_member, post_form, session_cookie, signed_in, who, PASSWORD},
+    spawn_app, spawn_app_with, TestApp,
+};
 
-const PASSWORD: &str = "correct horse battery staple";
 const SIGN_UP_PASSWORD: &str = "grace's own long passphrase";
 const RESET_PASSWORD: &str = "a reset passphrase of some length";
-
-async fn member(app: &TestApp, email: &str) -> i64 {
-    member_named(app, email, "Ada Lovelace").await
-}
-
-async fn member_named(app: &TestApp, email: &str, display_name: &str) -> i64 {
-    create_user(
-        &app.state.db,
-        NewUser {
-            email,
-            display_name,
-            password: PASSWORD,
-            role: Role::Member,
-            email_verified: true,
-        },
-    )
-    .await
-    .unwrap()
-}
 
 async fn sign_in(
     app: &TestApp,
@@ -52,40 +33,6 @@ async fn sign_in(
     request.send().await.unwrap()
 }
 
-/// `name=value` of the session cookie a response sets.
-fn session_cookie(response: &reqwest::Response) -> String {
-    let set_cookie = response
-        .headers()
-        .get("set-cookie")
-        .expect("a session cookie")
-        .to_str()
-        .unwrap();
-    set_cookie.split(';').next().unwrap().to_owned()
-}
-
-/// Signs in with the shared test password and returns the session cookie (`name=value`).
-async fn signed_in(app: &TestApp, email: &str) -> String {
-    session_cookie(&sign_in(app, email, PASSWORD, &[], None).await)
-}
-
-async fn post_with_cookie(app: &TestApp, path: &str, cookie: &str, form: &[(&str, &str)]) -> reqwest::Response {
-    app.client
-        .post(app.url(path))
-        .header("cookie", cookie)
-        .form(form)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn who(app: &TestApp, cookie: &str) -> Option<MemberSummary> {
-    post_with_cookie(app, WhoAmI::PATH, cookie, &[])
-        .await
-        .json()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn over_https_the_cookie_is_host_prefixed_secure_httponly_and_lax() {
     let app = spawn_app_with(
@@ -95,7 +42,7 @@ async fn over_https_the_cookie_is_host_prefixed_secure_httponly_and_lax() {
         server::jobs::registry(),
     )
     .await;
-    member(&app, "ada@example.org").await;
+    create_member(&app, "ada@example.org", "Ada Lovelace", true).await;
     let response = sign_in(&app, "ada@example.org", PASSWORD, &[], None).await;
     // Server-function clients get 200 and a redirect header; plain form posts get a 302.
     assert_eq!(response.status(), 200);
@@ -111,7 +58,7 @@ async fn over_https_the_cookie_is_host_prefixed_secure_httponly_and_lax() {
         "without “remember me” the cookie ends with the browser"
     );
 
-    let token = session_cookie(&response).split_once('=').unwrap().1.to_owned();
+    let token = cookie_pair(&set_cookie).split_once('=').unwrap().1.to_owned();
     let stored: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM sessions")
         .fetch_all(app.state.db.pool())
         .await
@@ -124,7 +71,7 @@ async fn over_https_the_cookie_is_host_prefixed_secure_httponly_and_lax() {
 #[tokio::test]
 async fn plain_http_development_drops_the_prefix_and_secure_and_remember_me_sets_max_age() {
     let app = spawn_app().await;
-    member(&app, "ada@example.org").await;
+    create_member(&app, "ada@example.org", "Ada Lovelace", true).await;
     let response = sign_in(&app, "ada@example.org", PASSWORD, &[("remember", "on")], None).await;
     let set_cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(set_cookie.starts_with("atelier_session="), "{set_cookie}");
@@ -136,7 +83,7 @@ async fn plain_http_development_drops_the_prefix_and_secure_and_remember_me_sets
 #[tokio::test]
 async fn the_session_id_changes_at_sign_in_and_the_old_one_stops_working() {
     let app = spawn_app().await;
-    member(&app, "ada@example.org").await;
+    create_member(&app, "ada@example.org", "Ada Lovelace", true).await;
     let first = signed_in(&app, "ada@example.org").await;
     assert_eq!(who(&app, &first).await.unwrap().display_name, "Ada Lovelace");
     let second = session_cookie(&sign_in(&app, "ada@example.org", PASSWORD, &[], Some(&first)).await);
@@ -152,7 +99,7 @@ async fn the_session_id_changes_at_sign_in_and_the_old_one_stops_working() {
 #[tokio::test]
 async fn wrong_password_and_unknown_email_get_the_same_answer_and_no_cookie() {
     let app = spawn_app().await;
-    member(&app, "ada@example.org").await;
+    create_member(&app, "ada@example.org", "Ada Lovelace", true).await;
     let wrong = sign_in(&app, "ada@example.org", "not the password at all", &[], None).await;
     assert!(wrong.headers().get("set-cookie").is_none());
     let wrong = wrong.text().await.unwrap();
@@ -169,9 +116,9 @@ async fn wrong_password_and_unknown_email_get_the_same_answer_and_no_cookie() {
 #[tokio::test]
 async fn sign_out_ends_the_session_on_the_server() {
     let app = spawn_app().await;
-    member(&app, "ada@example.org").await;
+    create_member(&app, "ada@example.org", "Ada Lovelace", true).await;
     let cookie = signed_in(&app, "ada@example.org").await;
-    let response = post_with_cookie(&app, SignOut::PATH, &cookie, &[]).await;
+    let response = post_form(&app, SignOut::PATH, Some(&cookie), &[]).await;
     assert!(response.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
     assert!(
         who(&app, &cookie).await.is_none(),
@@ -183,12 +130,12 @@ async fn sign_out_ends_the_session_on_the_server() {
 #[tokio::test]
 async fn sign_out_everywhere_ends_every_session_of_the_member_only() {
     let app = spawn_app().await;
-    member(&app, "ada@example.org").await;
-    member_named(&app, "grace@example.org", "Grace").await;
+    create_member(&app, "ada@example.org", "Ada Lovelace", true).await;
+    create_member(&app, "grace@example.org", "Grace", true).await;
     let laptop = signed_in(&app, "ada@example.org").await;
     let phone = signed_in(&app, "ada@example.org").await;
     let grace = signed_in(&app, "grace@example.org").await;
-    post_with_cookie(&app, EndAllSessions::PATH, &laptop, &[]).await;
+    post_form(&app, EndAllSessions::PATH, Some(&laptop), &[]).await;
     assert!(who(&app, &laptop).await.is_none());
     assert!(who(&app, &phone).await.is_none());
     assert!(who(&app, &grace).await.is_some(), "other members are untouched");
@@ -198,8 +145,8 @@ async fn sign_out_everywhere_ends_every_session_of_the_member_only() {
 #[tokio::test]
 async fn members_can_end_their_own_sessions_but_not_anyone_elses() {
     let app = spawn_app().await;
-    member(&app, "ada@example.org").await;
-    member_named(&app, "eve@example.org", "Eve").await;
+    create_member(&app, "ada@example.org", "Ada Lovelace", true).await;
+    create_member(&app, "eve@example.org", "Eve", true).await;
     let ada = signed_in(&app, "ada@example.org").await;
     let eve = signed_in(&app, "eve@example.org").await;
     let ada_handle: String = sqlx::query_scalar(
@@ -208,7 +155,7 @@ async fn members_can_end_their_own_sessions_but_not_anyone_elses() {
     .fetch_one(app.state.db.pool())
     .await
     .unwrap();
-    let refused = post_with_cookie(&app, EndSession::PATH, &eve, &[("handle", ada_handle.as_str())]).await;
+    let refused = post_form(&app, EndSession::PATH, Some(&eve), &[("handle", ada_handle.as_str())]).await;
     assert!(refused.text().await.unwrap().contains("NotFound"));
     assert!(who(&app, &ada).await.is_some());
     let signed_out = app
@@ -242,7 +189,7 @@ async fn members_can_end_their_own_sessions_but_not_anyone_elses() {
 #[tokio::test]
 async fn the_header_shows_the_signed_in_member() {
     let app = spawn_app().await;
-    member(&app, "ada@example.org").await;
+    create_member(&app, "ada@example.org", "Ada Lovelace", true).await;
     let cookie = signed_in(&app, "ada@example.org").await;
     let html = app
         .client
@@ -263,7 +210,7 @@ async fn the_header_shows_the_signed_in_member() {
 #[tokio::test]
 async fn repeated_failures_on_one_account_get_429_with_retry_after() {
     let app = spawn_app().await;
-    member(&app, "ada@example.org").await;
+    create_member(&app, "ada@example.org", "Ada Lovelace", true).await;
     let mut limited = None;
     for _ in 0..10 {
         let response = sign_in(&app, "ada@example.org", "wrong password guess", &[], None).await;
@@ -286,7 +233,7 @@ async fn repeated_failures_on_one_account_get_429_with_retry_after() {
 async fn hashes_with_old_argon2_parameters_are_replaced_at_sign_in() {
     use argon2::{password_hash::SaltString, Algorithm, Argon2, Params, PasswordHasher, Version};
     let app = spawn_app().await;
-    let user = member(&app, "ada@example.org").await;
+    let user = create_member(&app, "ada@example.org", "Ada Lovelace", true).await;
     let weak = Argon2::new(
         Algorithm::Argon2id,
         Version::V0x13,
@@ -320,7 +267,7 @@ async fn hashes_with_old_argon2_parameters_are_replaced_at_sign_in() {
 #[tokio::test]
 async fn open_redirects_are_refused_after_sign_in() {
     let app = spawn_app().await;
-    member(&app, "ada@example.org").await;
+    create_member(&app, "ada@example.org", "Ada Lovelace", true).await;
     let response = sign_in(&app, "ada@example.org", PASSWORD, &[("next", "//evil.example/")], None).await;
     assert_eq!(response.headers()["location"], "/");
     let response = sign_in(
@@ -506,7 +453,7 @@ async fn forwarded_address_and_country_are_believed_only_from_trusted_proxies() 
             server::jobs::registry(),
         )
         .await;
-        member(&app, "ada@example.org").await;
+        create_member(&app, "ada@example.org", "Ada Lovelace", true).await;
         let mut request = app
             .client
             .post(app.url(SignIn::PATH))

@@ -109,31 +109,70 @@ impl UploadError {
     }
 }
 
-/// Checks, decodes, squares, resizes and re-encodes an uploaded avatar. CPU-bound: call it
-/// from `tokio::task::spawn_blocking`.
-pub fn process_avatar(bytes: &[u8]) -> Result<ProcessedImage, UploadError> {
+/// How much one decode may claim and allocate. Checked from the header before any pixel
+/// is decoded, so a decompression bomb is refused at the cost of reading a few bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct DecodeBudget {
+    pub max_bytes: usize,
+    pub max_side: u32,
+    pub max_pixels: u64,
+    pub max_decode_bytes: u64,
+}
+
+/// What avatars may be.
+pub const AVATAR_BUDGET: DecodeBudget = DecodeBudget {
+    max_bytes: MAX_UPLOAD_BYTES,
+    max_side: MAX_SIDE,
+    max_pixels: MAX_PIXELS,
+    max_decode_bytes: MAX_DECODE_BYTES,
+};
+
+/// A decoded image: pixels only, plus the two facts about the file that matter later.
+pub struct Decoded {
+    pub image: DynamicImage,
+    pub format: ImageFormat,
+    /// From the EXIF block, not yet applied to `image`.
+    pub orientation: Orientation,
+}
+
+/// Checks the size, sniffs the type and decodes within `budget` (steps 1–4 above).
+pub fn decode_within(bytes: &[u8], budget: &DecodeBudget) -> Result<Decoded, UploadError> {
     if bytes.is_empty() {
         return Err(UploadError::Empty);
     }
-    if bytes.len() > MAX_UPLOAD_BYTES {
+    if bytes.len() > budget.max_bytes {
         return Err(UploadError::TooManyBytes);
     }
     let format = sniff(bytes)?;
 
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
-    reader.limits(decode_limits());
+    reader.limits(decode_limits(budget));
     // Building the decoder parses the header only; the PNG decoder and `set_limits` already
-    // refuse a side above MAX_SIDE here.
+    // refuse a side above the budget here.
     let mut decoder = reader.into_decoder().map_err(classify)?;
     let (width, height) = decoder.dimensions();
-    check_dimensions(width, height)?;
-    if decoder.total_bytes() > MAX_DECODE_BYTES {
+    check_dimensions(width, height, budget)?;
+    if decoder.total_bytes() > budget.max_decode_bytes {
         return Err(UploadError::TooManyPixels);
     }
-    // Read now, applied after resizing; the EXIF block itself goes no further.
+    // Read now, applied by the caller; the EXIF block itself goes no further.
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-    let decoded = DynamicImage::from_decoder(decoder).map_err(classify)?;
+    let image = DynamicImage::from_decoder(decoder).map_err(classify)?;
+    Ok(Decoded {
+        image,
+        format,
+        orientation,
+    })
+}
 
+/// Checks, decodes, squares, resizes and re-encodes an uploaded avatar. CPU-bound: call it
+/// from `tokio::task::spawn_blocking`.
+pub fn process_avatar(bytes: &[u8]) -> Result<ProcessedImage, UploadError> {
+    let Decoded {
+        image: decoded,
+        orientation,
+        ..
+    } = decode_within(bytes, &AVATAR_BUDGET)?;
     let mut avatar = square(&decoded, AVATAR_SIDE);
     drop(decoded);
     // Cutting the centre square commutes with rotating and flipping, so turning the small
@@ -150,20 +189,20 @@ fn sniff(bytes: &[u8]) -> Result<ImageFormat, UploadError> {
     }
 }
 
-fn decode_limits() -> Limits {
+fn decode_limits(budget: &DecodeBudget) -> Limits {
     // `Limits` is non-exhaustive: start from a value and set the fields.
     let mut limits = Limits::no_limits();
-    limits.max_image_width = Some(MAX_SIDE);
-    limits.max_image_height = Some(MAX_SIDE);
-    limits.max_alloc = Some(MAX_DECODE_BYTES);
+    limits.max_image_width = Some(budget.max_side);
+    limits.max_image_height = Some(budget.max_side);
+    limits.max_alloc = Some(budget.max_decode_bytes);
     limits
 }
 
-fn check_dimensions(width: u32, height: u32) -> Result<(), UploadError> {
+fn check_dimensions(width: u32, height: u32, budget: &DecodeBudget) -> Result<(), UploadError> {
     if width == 0 || height == 0 {
         return Err(UploadError::Unreadable);
     }
-    if width > MAX_SIDE || height > MAX_SIDE || u64::from(width) * u64::from(height) > MAX_PIXELS {
+    if width > budget.max_side || height > budget.max_side || u64::from(width) * u64::from(height) > budget.max_pixels {
         return Err(UploadError::TooManyPixels);
     }
     Ok(())

@@ -250,6 +250,32 @@ impl JobQueue {
             .collect()
     }
 
+    /// Status and last error of the given jobs (unknown ids are left out).
+    pub async fn outcomes(&self, ids: &[i64]) -> Result<Vec<(i64, JobStatus, Option<String>)>, sqlx::Error> {
+        let mut outcomes = Vec::with_capacity(ids.len());
+        // Bounded IN lists: SQLite allows 32766 parameters, PostgreSQL 65535.
+        for chunk in ids.chunks(500) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+            let sql = format!(
+                "SELECT id, status, last_error FROM jobs WHERE id IN ({})",
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for row in query.fetch_all(self.db.pool()).await? {
+                let status: String = row.try_get("status")?;
+                outcomes.push((
+                    row.try_get("id")?,
+                    JobStatus::parse(&status).unwrap_or(JobStatus::Failed),
+                    row.try_get("last_error")?,
+                ));
+            }
+        }
+        Ok(outcomes)
+    }
+
     /// Sends a failed job back to the queue with fresh attempts. Returns whether it was failed.
     pub async fn retry(&self, id: i64) -> Result<bool, sqlx::Error> {
         let now = now_unix();

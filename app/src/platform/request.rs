@@ -24,12 +24,36 @@ pub fn cookie(parts: &Parts, name: &str) -> Option<String> {
         .map(|(_, value)| value.to_owned())
 }
 
+/// A `Set-Cookie` value for one of our cookies: never readable by scripts, sent on
+/// top-level navigations from other sites (`Lax`), `Secure` when served over HTTPS.
+/// `max_age: None` makes a browser-session cookie; `Some(0)` removes the cookie.
+pub fn set_cookie(name: &str, value: &str, path: &str, max_age: Option<i64>, secure: bool) -> String {
+    let mut cookie = format!("{name}={value}; Path={path}; HttpOnly; SameSite=Lax");
+    if let Some(seconds) = max_age {
+        cookie.push_str(&format!("; Max-Age={seconds}"));
+    }
+    if secure {
+        cookie.push_str("; Secure");
+    }
+    cookie
+}
+
 pub fn client_ip(parts: &Parts) -> Option<IpAddr> {
     parts.extensions.get::<ClientIp>().map(|ip| ip.0)
 }
 
 pub fn client_country(parts: &Parts) -> Option<String> {
     parts.extensions.get::<ClientCountry>().and_then(|c| c.0.clone())
+}
+
+/// Whether the request is a browser's own navigation or form post (it accepts HTML), as
+/// opposed to a script's server-function call.
+pub fn wants_html(parts: &Parts) -> bool {
+    parts
+        .headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"))
 }
 
 /// The user agent, cut to a length worth storing.

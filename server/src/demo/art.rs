@@ -377,19 +377,6 @@ fn blobs(s: &Scene, u: f32, v: f32) -> Color {
     c
 }
 
-/// The average colour of an image as `#rrggbb`, used as the tile placeholder.
-pub fn average_color(image: &RgbImage) -> String {
-    let (mut r, mut g, mut b) = (0u64, 0u64, 0u64);
-    for pixel in image.pixels() {
-        r += u64::from(pixel[0]);
-        g += u64::from(pixel[1]);
-        b += u64::from(pixel[2]);
-    }
-    let n = u64::from(image.width()) * u64::from(image.height());
-    let n = n.max(1);
-    format!("#{:02x}{:02x}{:02x}", r / n, g / n, b / n)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -435,11 +422,5 @@ mod tests {
                 distinct.len()
             );
         }
-    }
-
-    #[test]
-    fn average_color_is_a_hex_triplet() {
-        let image = RgbImage::from_pixel(4, 4, Rgb([255, 0, 16]));
-        assert_eq!(average_color(&image), "#ff0010");
     }
 }

@@ -1,14 +1,15 @@
 //! The demo library: renders procedural artworks for a cast of AI contributors and stores
-//! them like real uploads (content-addressed files, image rows, tags, size variants).
+//! them through the same pipeline as real imports (size variants, BlurHash, colour).
 
 pub mod art;
 pub mod catalog;
 
 use anyhow::Context;
+use app::features::library::ingest::{ingest, ImageMeta, Ingested};
 use app::platform::{clock::now_unix, db::Database, media::MediaStore};
-use art::{average_color, hex, render};
+use art::{hex, render};
 use catalog::{Persona, ADJECTIVES, CATEGORIES, PERSONAS};
-use image::{codecs::jpeg::JpegEncoder, imageops::FilterType, RgbImage};
+use image::codecs::jpeg::JpegEncoder;
 use std::{fmt, time::Instant};
 
 #[derive(Clone, Copy, Debug)]
@@ -93,44 +94,49 @@ fn plan(seed: u64, index: u32) -> Plan {
     }
 }
 
-struct Rendered {
-    files: Vec<(&'static str, Vec<u8>, u32, u32)>,
-    dominant_color: String,
-    blurhash: String,
-}
-
-fn encode_jpeg(image: &RgbImage, quality: u8) -> anyhow::Result<Vec<u8>> {
+/// CPU-heavy: renders the original as a high-quality JPEG, as an upload would arrive.
+fn render_original(plan: &Plan) -> anyhow::Result<Vec<u8>> {
+    let palette: Vec<_> = plan.palette.iter().map(|h| hex(h)).collect();
+    let original = render(plan.persona.art, &palette, plan.art_seed, plan.width, plan.height);
     let mut bytes = Vec::new();
-    JpegEncoder::new_with_quality(&mut bytes, quality).encode_image(image)?;
+    JpegEncoder::new_with_quality(&mut bytes, 90).encode_image(&original)?;
     Ok(bytes)
 }
 
-/// CPU-heavy: renders the original and the thumb (400 px) and small (800 px) variants.
-fn render_plan(plan: &Plan) -> anyhow::Result<Rendered> {
-    let palette: Vec<_> = plan.palette.iter().map(|h| hex(h)).collect();
-    let original = render(plan.persona.art, &palette, plan.art_seed, plan.width, plan.height);
-    let mut files = vec![("original", encode_jpeg(&original, 88)?, plan.width, plan.height)];
-    let mut thumb = None;
-    for (variant, target) in [("small", 800u32), ("thumb", 400u32)] {
-        let height = (u64::from(plan.height) * u64::from(target) / u64::from(plan.width)) as u32;
-        let resized = image::imageops::resize(&original, target, height.max(1), FilterType::Triangle);
-        files.push((variant, encode_jpeg(&resized, 82)?, target, height));
-        if variant == "thumb" {
-            thumb = Some(resized);
-        }
+/// What the sidecar of a real import would say about a demo image.
+fn meta(plan: &Plan, now: i64) -> ImageMeta {
+    let persona = plan.persona;
+    let mut tags: Vec<String> = persona.tags.iter().map(|t| t.to_string()).collect();
+    tags.push(plan.palette_name.to_owned());
+    tags.push(orientation_word(plan.width, plan.height).to_owned());
+    ImageMeta {
+        public_id: Some(plan.public_id.clone()),
+        title: plan.title.clone(),
+        description: format!(
+            "{} in a {} palette by {}, the library's {} specialist. Free to use for anything.",
+            plan.title,
+            plan.palette_name,
+            persona.name,
+            persona.style_name.to_lowercase()
+        ),
+        alt_text: format!(
+            "{} artwork in {} tones: {}",
+            persona.style_name,
+            plan.palette_name,
+            plan.title.to_lowercase()
+        ),
+        prompt: format!(
+            "{}, {} palette, {} style, seed {}",
+            plan.title, plan.palette_name, persona.style_name, plan.art_seed
+        ),
+        tags,
+        category: Some(persona.category.to_owned()),
+        contributor: persona.slug.to_owned(),
+        created_at: Some(now - plan.age_seconds),
     }
-    let thumb = thumb.expect("the thumb variant is always rendered");
-    let rgba = image::DynamicImage::ImageRgb8(thumb.clone()).to_rgba8();
-    let blurhash = blurhash::encode(4, 3, thumb.width(), thumb.height(), rgba.as_raw())
-        .map_err(|e| anyhow::anyhow!("blurhash: {e:?}"))?;
-    Ok(Rendered {
-        files,
-        dominant_color: average_color(&thumb),
-        blurhash,
-    })
 }
 
-fn orientation(width: u32, height: u32) -> &'static str {
+fn orientation_word(width: u32, height: u32) -> &'static str {
     match width.cmp(&height) {
         std::cmp::Ordering::Greater => "landscape",
         std::cmp::Ordering::Less => "portrait",
@@ -185,31 +191,39 @@ pub async fn seed(
         .await?;
     }
 
+    // One image per core in flight: rendering and the pipeline are CPU work.
     let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2) as u32;
     let (mut created, mut skipped) = (0, 0);
     let mut index = 0;
     while index < options.images {
         let batch: Vec<u32> = (index..(index + workers).min(options.images)).collect();
         index += batch.len() as u32;
-        let mut pending = Vec::new();
+        let mut pending = tokio::task::JoinSet::new();
         for i in batch {
             let plan = plan(options.seed, i);
-            let known: Option<i64> = sqlx::query_scalar("SELECT id FROM images WHERE public_id = $1")
-                .bind(&plan.public_id)
-                .fetch_optional(db.pool())
-                .await?;
-            if known.is_some() {
-                skipped += 1;
-                continue;
-            }
-            pending.push(tokio::task::spawn_blocking(move || {
-                render_plan(&plan).map(|r| (plan, r))
-            }));
+            let (db, media) = (db.clone(), media.clone());
+            pending.spawn(async move {
+                let known: Option<i64> = sqlx::query_scalar("SELECT id FROM images WHERE public_id = $1")
+                    .bind(&plan.public_id)
+                    .fetch_optional(db.pool())
+                    .await?;
+                if known.is_some() {
+                    return Ok(Ingested::AlreadyPresent {
+                        public_id: plan.public_id,
+                    });
+                }
+                let meta = meta(&plan, now);
+                let original = tokio::task::spawn_blocking(move || render_original(&plan))
+                    .await
+                    .context("a render task panicked")??;
+                anyhow::Ok(ingest(&db, &media, original, meta).await?)
+            });
         }
-        for task in pending {
-            let (plan, rendered) = task.await.context("a render task panicked")??;
-            store(db, media, &plan, rendered, now).await?;
-            created += 1;
+        while let Some(outcome) = pending.join_next().await {
+            match outcome.context("a seed task panicked")?? {
+                Ingested::Added { .. } => created += 1,
+                Ingested::AlreadyPresent { .. } => skipped += 1,
+            }
         }
         if index % 24 == 0 || index == options.images {
             eprintln!("seed-demo: {index}/{} images", options.images);
@@ -220,86 +234,6 @@ pub async fn seed(
         skipped,
         seconds: started.elapsed().as_secs_f64(),
     })
-}
-
-async fn store(db: &Database, media: &MediaStore, plan: &Plan, rendered: Rendered, now: i64) -> anyhow::Result<()> {
-    let mut keys = Vec::new();
-    for (variant, bytes, width, height) in &rendered.files {
-        let media = media.clone();
-        let bytes_for_write = bytes.clone();
-        let key = tokio::task::spawn_blocking(move || media.put(&bytes_for_write, "jpg")).await??;
-        keys.push((*variant, key, *width, *height, bytes.len() as i64));
-    }
-    let persona = plan.persona;
-    let created_at = now - plan.age_seconds;
-    let description = format!(
-        "{} in a {} palette by {}, the library's {} specialist. Free to use for anything.",
-        plan.title,
-        plan.palette_name,
-        persona.name,
-        persona.style_name.to_lowercase()
-    );
-    let alt_text = format!(
-        "{} artwork in {} tones: {}",
-        persona.style_name,
-        plan.palette_name,
-        plan.title.to_lowercase()
-    );
-    let prompt = format!(
-        "{}, {} palette, {} style, seed {}",
-        plan.title, plan.palette_name, persona.style_name, plan.art_seed
-    );
-
-    let mut tx = db.pool().begin().await?;
-    let image_id: i64 = sqlx::query_scalar(
-        "INSERT INTO images (public_id, title, description, alt_text, prompt, contributor_id, category_id, width, height, \
-         orientation, dominant_color, blurhash, visibility, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, (SELECT id FROM contributors WHERE slug = $6), (SELECT id FROM categories WHERE slug = $7), \
-                 $8, $9, $10, $11, $12, 'public', $13, $13) RETURNING id",
-    )
-    .bind(&plan.public_id)
-    .bind(&plan.title)
-    .bind(description)
-    .bind(alt_text)
-    .bind(prompt)
-    .bind(persona.slug)
-    .bind(persona.category)
-    .bind(i64::from(plan.width))
-    .bind(i64::from(plan.height))
-    .bind(orientation(plan.width, plan.height))
-    .bind(&rendered.dominant_color)
-    .bind(&rendered.blurhash)
-    .bind(created_at)
-    .fetch_one(&mut *tx)
-    .await?;
-    for (variant, key, width, height, size) in keys {
-        sqlx::query(
-            "INSERT INTO image_files (image_id, variant, storage_key, content_type, width, height, byte_size) \
-             VALUES ($1, $2, $3, 'image/jpeg', $4, $5, $6)",
-        )
-        .bind(image_id)
-        .bind(variant)
-        .bind(key)
-        .bind(i64::from(width))
-        .bind(i64::from(height))
-        .bind(size)
-        .execute(&mut *tx)
-        .await?;
-    }
-    let mut tags: Vec<String> = persona.tags.iter().map(|t| t.to_string()).collect();
-    tags.push(plan.palette_name.to_owned());
-    tags.push(orientation(plan.width, plan.height).to_owned());
-    tags.sort();
-    tags.dedup();
-    for tag in tags {
-        sqlx::query("INSERT INTO image_tags (image_id, tag) VALUES ($1, $2)")
-            .bind(image_id)
-            .bind(tag)
-            .execute(&mut *tx)
-            .await?;
-    }
-    tx.commit().await?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@
 use app::{
     features::accounts::{
         oidc::{self, CallbackParams, Finished, OidcFailure},
-        session::{self, SessionOrigin},
+        session,
     },
     platform::{request, state::AppState},
 };
@@ -130,29 +130,13 @@ pub async fn callback(
         }
         Err(failure) => return failure_redirect(failure, vec![clear]),
     };
-    match begin_session(&state, &parts, signed_in.user_id).await {
+    match session::begin(&state.db, &state.config, &parts, signed_in.user_id, false).await {
         Ok(cookie) => redirect(StatusCode::SEE_OTHER, &signed_in.next, vec![cookie, clear]),
         Err(error) => {
             tracing::error!(%error, "could not start a session after single sign-on");
             failure_redirect(OidcFailure::Internal, vec![clear])
         }
     }
-}
-
-/// What `guard::begin_session` does for server functions, for a plain route: end the
-/// session this browser presented, start a new one (`remember = false`) and return its
-/// `Set-Cookie`.
-async fn begin_session(state: &AppState, parts: &Parts, user_id: i64) -> Result<String, sqlx::Error> {
-    if let Some(previous) = request::cookie(parts, session::cookie_name(&state.config)) {
-        session::end_by_token(&state.db, &previous).await?;
-    }
-    let origin = SessionOrigin {
-        ip: request::client_ip(parts).map(|ip| ip.to_string()),
-        user_agent: request::user_agent(parts),
-        country: request::client_country(parts),
-    };
-    let (token, _) = session::start(&state.db, user_id, false, origin).await?;
-    Ok(session::set_cookie(&state.config, &token, false))
 }
 
 #[cfg(test)]

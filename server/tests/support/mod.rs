@@ -4,6 +4,9 @@
 
 #![allow(dead_code)]
 
+pub mod command;
+pub mod fixtures;
+pub mod members;
 pub mod tcp_proxy;
 
 use app::platform::{config::Config, db::Backend, jobs::JobRegistry, state::AppState};

@@ -4,7 +4,7 @@
 
 use super::{
     service::AccountError,
-    session::{self, CurrentMember, SessionOrigin},
+    session::{self, CurrentMember},
     Role,
 };
 use crate::{
@@ -93,19 +93,8 @@ pub fn limit(limit: &PairLimit, account: &str) -> Result<(), AppError> {
 pub async fn begin_session(user_id: i64, remember: bool) -> Result<(), AppError> {
     let state = app_state();
     let parts = request::request_parts().ok_or(AppError::Internal)?;
-    if let Some(previous) = request::cookie(&parts, session::cookie_name(&state.config)) {
-        session::end_by_token(&state.db, &previous).await?;
-    }
-    let origin = SessionOrigin {
-        ip: request::client_ip(&parts).map(|ip| ip.to_string()),
-        user_agent: request::user_agent(&parts),
-        country: request::client_country(&parts),
-    };
-    let (token, _) = session::start(&state.db, user_id, remember, origin).await?;
-    set_response_header(
-        header::SET_COOKIE,
-        &session::set_cookie(&state.config, &token, remember),
-    )
+    let cookie = session::begin(&state.db, &state.config, &parts, user_id, remember).await?;
+    set_response_header(header::SET_COOKIE, &cookie)
 }
 
 /// Removes the session cookie from the browser.

@@ -44,6 +44,7 @@ use crate::platform::{
     config::{Config, ConfigError},
     db::Database,
     rate_limit::PairLimit,
+    request,
 };
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use openidconnect::{
@@ -701,26 +702,25 @@ pub fn binding_cookie_name(config: &Config) -> &'static str {
 
 /// `Set-Cookie` binding a started sign-in to this browser for 10 minutes.
 pub fn binding_cookie(config: &Config, binding: &str) -> String {
-    let mut cookie = format!(
-        "{}={binding}; Path={COOKIE_PATH}; HttpOnly; SameSite=Lax; Max-Age={LOGIN_TTL_SECONDS}",
-        binding_cookie_name(config)
-    );
-    if config.secure_cookies {
-        cookie.push_str("; Secure");
-    }
-    cookie
+    let name = binding_cookie_name(config);
+    request::set_cookie(
+        name,
+        binding,
+        COOKIE_PATH,
+        Some(LOGIN_TTL_SECONDS),
+        config.secure_cookies,
+    )
 }
 
 /// `Set-Cookie` removing the binding cookie (every callback answer carries it).
 pub fn clear_binding_cookie(config: &Config) -> String {
-    let mut cookie = format!(
-        "{}=; Path={COOKIE_PATH}; HttpOnly; SameSite=Lax; Max-Age=0",
-        binding_cookie_name(config)
-    );
-    if config.secure_cookies {
-        cookie.push_str("; Secure");
-    }
-    cookie
+    request::set_cookie(
+        binding_cookie_name(config),
+        "",
+        COOKIE_PATH,
+        Some(0),
+        config.secure_cookies,
+    )
 }
 
 /// `__Host-` over HTTPS: the sign-up cookie must reach the page and its server function,
@@ -735,26 +735,13 @@ pub fn sign_up_cookie_name(config: &Config) -> &'static str {
 
 /// `Set-Cookie` binding a waiting sign-up to this browser for 10 minutes.
 pub fn sign_up_cookie(config: &Config, binding: &str) -> String {
-    let mut cookie = format!(
-        "{}={binding}; Path=/; HttpOnly; SameSite=Lax; Max-Age={LOGIN_TTL_SECONDS}",
-        sign_up_cookie_name(config)
-    );
-    if config.secure_cookies {
-        cookie.push_str("; Secure");
-    }
-    cookie
+    let name = sign_up_cookie_name(config);
+    request::set_cookie(name, binding, "/", Some(LOGIN_TTL_SECONDS), config.secure_cookies)
 }
 
 /// `Set-Cookie` removing the sign-up cookie.
 pub fn clear_sign_up_cookie(config: &Config) -> String {
-    let mut cookie = format!(
-        "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0",
-        sign_up_cookie_name(config)
-    );
-    if config.secure_cookies {
-        cookie.push_str("; Secure");
-    }
-    cookie
+    request::set_cookie(sign_up_cookie_name(config), "", "/", Some(0), config.secure_cookies)
 }
 
 // ---------------------------------------------------------------------------------------

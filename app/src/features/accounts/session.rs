@@ -2,8 +2,9 @@
 //! SHA-256, so neither a database copy nor a log line can be replayed as a session.
 
 use super::Role;
-use crate::platform::{clock::now_unix, config::Config, db::Database};
+use crate::platform::{clock::now_unix, config::Config, db::Database, request};
 use argon2::password_hash::rand_core::{OsRng, RngCore};
+use axum::http::request::Parts;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 use std::fmt;
@@ -212,27 +213,35 @@ pub fn cookie_name(config: &Config) -> &'static str {
 /// `Set-Cookie` for a new session: HttpOnly, SameSite=Lax, Path=/, no Domain; `Secure` and
 /// the `__Host-` prefix over HTTPS; a Max-Age only when the member asked to be remembered.
 pub fn set_cookie(config: &Config, token: &SessionToken, remember: bool) -> String {
-    let mut cookie = format!(
-        "{}={}; Path=/; HttpOnly; SameSite=Lax",
-        cookie_name(config),
-        token.expose()
-    );
-    if config.secure_cookies {
-        cookie.push_str("; Secure");
-    }
-    if remember {
-        cookie.push_str(&format!("; Max-Age={REMEMBER_SECONDS}"));
-    }
-    cookie
+    let max_age = remember.then_some(REMEMBER_SECONDS);
+    request::set_cookie(cookie_name(config), token.expose(), "/", max_age, config.secure_cookies)
 }
 
 /// `Set-Cookie` that removes the session cookie.
 pub fn clear_cookie(config: &Config) -> String {
-    let mut cookie = format!("{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0", cookie_name(config));
-    if config.secure_cookies {
-        cookie.push_str("; Secure");
+    request::set_cookie(cookie_name(config), "", "/", Some(0), config.secure_cookies)
+}
+
+/// Signs `user_id` in on the browser that sent `parts`: ends the session that browser
+/// presented (so the id always changes at sign-in), starts a new one and returns its
+/// `Set-Cookie`. Shared by server functions and plain routes (provider sign-in).
+pub async fn begin(
+    db: &Database,
+    config: &Config,
+    parts: &Parts,
+    user_id: i64,
+    remember: bool,
+) -> Result<String, sqlx::Error> {
+    if let Some(previous) = request::cookie(parts, cookie_name(config)) {
+        end_by_token(db, &previous).await?;
     }
-    cookie
+    let origin = SessionOrigin {
+        ip: request::client_ip(parts).map(|ip| ip.to_string()),
+        user_agent: request::user_agent(parts),
+        country: request::client_country(parts),
+    };
+    let (token, _) = start(db, user_id, remember, origin).await?;
+    Ok(set_cookie(config, &token, remember))
 }
 
 #[cfg(test)]

@@ -60,7 +60,7 @@ pub async fn photo_details(public_id: String) -> Result<Option<ImageDetails>, Ap
     Ok(Some(details))
 }
 
-/// A signed download link for one size, valid for 10 minutes; the browser is sent to it.
+/// A signed download link for one size, valid for 10 minutes.
 #[server]
 pub async fn download_link(public_id: String, size: String) -> Result<String, AppError> {
     use super::service::{stored_file, Variant};
@@ -76,6 +76,11 @@ pub async fn download_link(public_id: String, size: String) -> Result<String, Ap
         variant.as_str(),
         now_unix() + signing::DOWNLOAD_LINK_SECONDS,
     );
-    leptos_axum::redirect(&path);
+    // A plain form post (no JavaScript yet) is sent straight to the link. A script gets
+    // the path and opens it itself: the client router would otherwise try to render
+    // `/dl/…` as a page of the app.
+    if crate::platform::request::request_parts().is_some_and(|parts| crate::platform::request::wants_html(&parts)) {
+        leptos_axum::redirect(&path);
+    }
     Ok(path)
 }

@@ -173,6 +173,15 @@ fn Fact(#[prop(into)] label: String, value: String, testid: &'static str) -> imp
 fn DownloadMenu(public_id: String, sizes: Vec<SizeOption>, preferred: Option<String>) -> impl IntoView {
     let action = ServerAction::<DownloadLink>::new();
     let error = action_error(action);
+    // With JavaScript the server answers with the signed path; opening it is a real page
+    // load, which the browser turns into a download.
+    Effect::new(move |_| {
+        if let Some(Ok(path)) = action.value().get() {
+            if let Err(error) = window().location().set_href(&path) {
+                leptos::logging::error!("could not open the download link: {error:?}");
+            }
+        }
+    });
     // The member's preference when this image has it, else the large size, else the original.
     let available = |size: &str| sizes.iter().any(|option| option.variant == size);
     let chosen = preferred

@@ -6,6 +6,10 @@ use serde::{Deserialize, Serialize};
 pub mod api;
 pub mod image_page;
 #[cfg(feature = "ssr")]
+pub mod ingest;
+#[cfg(feature = "ssr")]
+pub mod pipeline;
+#[cfg(feature = "ssr")]
 pub mod service;
 pub mod views;
 
