@@ -45,7 +45,7 @@ async fn images_have_strong_etags_304_ranges_and_immutable_hashed_urls() {
 
     let response = app.get(&url).await;
     assert_eq!(response.status(), 200);
-    assert_eq!(response.headers()["content-type"], "image/jpeg");
+    assert_eq!(response.headers()["content-type"], "image/webp");
     assert_eq!(
         response.headers()["cache-control"],
         "public, max-age=31536000, immutable"

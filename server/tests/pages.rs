@@ -65,7 +65,7 @@ async fn media_urls_in_pages_are_served_with_immutable_caching() {
     let path = &html[start..start + html[start..].find(['"', ' ']).unwrap()];
     let response = app.get(path).await;
     assert_eq!(response.status(), 200);
-    assert_eq!(response.headers()["content-type"], "image/jpeg");
+    assert_eq!(response.headers()["content-type"], "image/webp");
     assert_eq!(
         response.headers()["cache-control"],
         "public, max-age=31536000, immutable"
