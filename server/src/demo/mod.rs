@@ -5,7 +5,7 @@ pub mod art;
 pub mod catalog;
 
 use anyhow::Context;
-use app::features::library::ingest::{ingest, ImageMeta, Ingested};
+use app::features::library::ingest::{ingest, orientation, ImageMeta, Ingested};
 use app::platform::{clock::now_unix, db::Database, media::MediaStore};
 use art::{hex, render};
 use catalog::{Persona, ADJECTIVES, CATEGORIES, PERSONAS};
@@ -108,7 +108,7 @@ fn meta(plan: &Plan, now: i64) -> ImageMeta {
     let persona = plan.persona;
     let mut tags: Vec<String> = persona.tags.iter().map(|t| t.to_string()).collect();
     tags.push(plan.palette_name.to_owned());
-    tags.push(orientation_word(plan.width, plan.height).to_owned());
+    tags.push(orientation(plan.width, plan.height).to_owned());
     ImageMeta {
         public_id: Some(plan.public_id.clone()),
         title: plan.title.clone(),
@@ -133,14 +133,6 @@ fn meta(plan: &Plan, now: i64) -> ImageMeta {
         category: Some(persona.category.to_owned()),
         contributor: persona.slug.to_owned(),
         created_at: Some(now - plan.age_seconds),
-    }
-}
-
-fn orientation_word(width: u32, height: u32) -> &'static str {
-    match width.cmp(&height) {
-        std::cmp::Ordering::Greater => "landscape",
-        std::cmp::Ordering::Less => "portrait",
-        std::cmp::Ordering::Equal => "square",
     }
 }
 

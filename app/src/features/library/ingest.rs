@@ -147,7 +147,8 @@ fn random_public_id() -> String {
         .collect()
 }
 
-fn orientation(width: u32, height: u32) -> &'static str {
+/// `landscape`, `portrait` or `square`, as the images table and search filters name it.
+pub fn orientation(width: u32, height: u32) -> &'static str {
     match width.cmp(&height) {
         std::cmp::Ordering::Greater => "landscape",
         std::cmp::Ordering::Less => "portrait",
