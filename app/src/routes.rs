@@ -13,6 +13,8 @@ use crate::{
         admin::views::OutboxPage,
         library::{
             image_page::ImagePage,
+            profile_views::{CategoryPage, ContributorPage},
+            search_views::SearchPage,
             views::{ContributorsPage, HomePage, LibraryPage},
         },
     },
@@ -71,7 +73,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/photos") view=LibraryPage ssr=SsrMode::InOrder/>
                     // Async: the whole page waits for its data, so an unknown id answers 404.
                     <Route path=path!("/photos/:id") view=ImagePage ssr=SsrMode::Async/>
+                    <Route path=path!("/search") view=SearchPage ssr=SsrMode::InOrder/>
                     <Route path=path!("/contributors") view=ContributorsPage ssr=SsrMode::InOrder/>
+                    <Route path=path!("/contributors/:slug") view=ContributorPage ssr=SsrMode::Async/>
+                    <Route path=path!("/categories/:slug") view=CategoryPage ssr=SsrMode::Async/>
                     <Route path=path!("/signin") view=SignInPage ssr=SsrMode::InOrder/>
                     <Route path=path!("/signup") view=SignUpPage ssr=SsrMode::InOrder/>
                     <Route path=path!("/signup/provider") view=ProviderSignUpPage ssr=SsrMode::InOrder/>

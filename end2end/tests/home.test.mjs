@@ -71,7 +71,7 @@ test('"Show more" fetches the next page through a server function', async () => 
   ]);
   assert.equal(call.status(), 200);
   await page.waitForFunction(() => document.querySelectorAll('.image-tile').length === 30);
-  await page.getByText("You've reached the end of the newest images.").waitFor();
+  await page.getByText("You've reached the end.").waitFor();
   assert.equal(new URL(page.url()).pathname, '/', 'stayed on the home page');
   assert.equal(await page.evaluate(() => window.__sameDocument), true);
   assert.deepEqual(problems, []);
@@ -97,7 +97,7 @@ test('searching from the header works before hydration', async () => {
   await page.goto(server.url);
   await page.locator('#site-search').fill('aurora');
   await page.locator('#site-search').press('Enter');
-  await page.waitForURL(/\/photos\?q=aurora/);
+  await page.waitForURL(/\/search\?q=aurora/);
   const count = await page.locator('.image-tile').count();
   assert.ok(count > 0 && count < 30, `aurora results: ${count}`);
   await context.close();

@@ -1,5 +1,5 @@
 //! The command line: `serve` (default), `migrate`, `seed-demo`, `import`, `create-admin`,
-//! `jobs`, `mail`.
+//! `jobs`, `mail`, and the `bench-search` / `bench-pipeline` benchmarks.
 
 use crate::startup::{shutdown_signal, Application};
 use anyhow::Context;
@@ -69,6 +69,19 @@ pub enum Command {
     Jobs {
         #[command(subcommand)]
         action: JobsAction,
+    },
+    /// Benchmark: bulk-load synthetic image rows up to `--rows` and print search latency
+    /// percentiles with and without filters. Use a throwaway DATABASE_URL.
+    BenchSearch {
+        #[arg(long, default_value_t = 100_000)]
+        rows: u64,
+        #[arg(long, default_value_t = 200)]
+        samples: u32,
+    },
+    /// Benchmark: variant pipeline images per second against an `image`-crate baseline.
+    BenchPipeline {
+        #[arg(long, default_value_t = 12)]
+        images: u32,
     },
     /// Read mail written to the local outbox (ATELIER_MAIL_TRANSPORT=outbox).
     Mail {
@@ -191,6 +204,13 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                 println!("password (shown once; store it now): {password}");
             }
             Ok(())
+        }
+        Command::BenchSearch { rows, samples } => {
+            let db = open_database(&config).await?;
+            crate::bench::search_latency(&db, rows, samples).await
+        }
+        Command::BenchPipeline { images } => {
+            tokio::task::spawn_blocking(move || crate::bench::pipeline_throughput(images)).await?
         }
         Command::Mail {
             action: MailAction::Latest { to },

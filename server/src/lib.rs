@@ -5,6 +5,7 @@
 // a depth beyond the default limit of 128.
 #![recursion_limit = "256"]
 
+pub mod bench;
 pub mod cli;
 pub mod demo;
 pub mod import;

@@ -68,6 +68,10 @@ fn leptos_options(config: &Config) -> LeptosOptions {
 pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let db = Database::connect(&config.database_url, config.db_max_connections).await?;
     db.migrate().await?;
+    let indexed = app::features::library::search::catch_up(&db).await?;
+    if indexed > 0 {
+        tracing::info!(images = indexed, "search index caught up");
+    }
     std::fs::create_dir_all(&config.media_dir).map_err(|e| {
         anyhow::anyhow!(
             "could not create the media directory {}: {e}",

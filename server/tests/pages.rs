@@ -91,11 +91,11 @@ async fn library_pages_link_to_each_other_without_javascript() {
 async fn search_finds_by_tag_and_says_when_nothing_matches() {
     let app = spawn_app().await;
     app.seed(12).await;
-    let aurora = app.get("/photos?q=aurora").await.text().await.unwrap();
+    let aurora = app.get("/search?q=aurora").await.text().await.unwrap();
     let tiles = aurora.matches(TILE).count();
     assert!((1..12).contains(&tiles), "only the aurora images match, got {tiles}");
-    let none = app.get("/photos?q=zzzz%25nothing").await.text().await.unwrap();
-    assert!(none.contains("No matches"));
+    let none = app.get("/search?q=zzzz%25nothing").await.text().await.unwrap();
+    assert!(none.contains("No images match"));
     app.stop().await;
 }
 

@@ -2,7 +2,7 @@
 
 use super::{meta::site_name, theme::ThemeToggle};
 use leptos::prelude::*;
-use leptos_router::components::A;
+use leptos_router::components::{Form, A};
 
 #[component]
 pub fn SkipLink() -> impl IntoView {
@@ -28,7 +28,7 @@ pub fn SiteHeader(children: Children) -> impl IntoView {
                     </svg>
                     <span class="font-display text-lg font-semibold tracking-tight">{name}</span>
                 </A>
-                <form action="/photos" method="get" role="search" class="order-3 w-full sm:order-none sm:w-auto sm:flex-1">
+                <Form action="/search" method="GET" attr:role="search" attr:class="order-3 w-full sm:order-none sm:w-auto sm:flex-1">
                     <label for="site-search" class="sr-only">"Search free images"</label>
                     <div class="relative">
                         <svg class="pointer-events-none absolute left-3 top-1/2 size-4 -translate-y-1/2 text-muted" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" aria-hidden="true">
@@ -45,7 +45,7 @@ pub fn SiteHeader(children: Children) -> impl IntoView {
                             class="h-10 w-full rounded-full border border-line bg-surface pl-9 pr-4 text-sm text-ink placeholder:text-muted focus:border-accent"
                         />
                     </div>
-                </form>
+                </Form>
                 <nav aria-label="Main" class="ml-auto flex items-center gap-1 text-sm">
                     <A href="/photos" attr:class="nav-link">"Library"</A>
                     <A href="/contributors" attr:class="nav-link">"Contributors"</A>

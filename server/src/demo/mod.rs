@@ -103,6 +103,12 @@ fn render_original(plan: &Plan) -> anyhow::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// The JPEG original of demo image `index` (default seed) and its size, for benchmarks.
+pub fn render_original_for_bench(index: u32) -> anyhow::Result<(Vec<u8>, u32, u32)> {
+    let plan = plan(SeedOptions::default().seed, index);
+    Ok((render_original(&plan)?, plan.width, plan.height))
+}
+
 /// What the sidecar of a real import would say about a demo image.
 fn meta(plan: &Plan, now: i64) -> ImageMeta {
     let persona = plan.persona;
@@ -136,26 +142,8 @@ fn meta(plan: &Plan, now: i64) -> ImageMeta {
     }
 }
 
-/// Seeds categories, contributors and `options.images` images. Re-running with the same seed
-/// adds nothing twice; `if_empty` skips everything when any image exists.
-pub async fn seed(
-    db: &Database,
-    media: &MediaStore,
-    options: SeedOptions,
-    if_empty: bool,
-) -> anyhow::Result<SeedReport> {
-    let started = Instant::now();
-    let existing: i64 = sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM images")
-        .fetch_one(db.pool())
-        .await?;
-    if if_empty && existing > 0 {
-        return Ok(SeedReport {
-            created: 0,
-            skipped: 0,
-            seconds: 0.0,
-        });
-    }
-    let now = now_unix();
+/// Adds the demo categories and contributors (those already present are left alone).
+pub async fn seed_cast(db: &Database, now: i64) -> anyhow::Result<()> {
     for category in CATEGORIES {
         sqlx::query(
             "INSERT INTO categories (slug, name, description, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (slug) DO NOTHING",
@@ -182,6 +170,30 @@ pub async fn seed(
         .execute(db.pool())
         .await?;
     }
+    Ok(())
+}
+
+/// Seeds categories, contributors and `options.images` images. Re-running with the same seed
+/// adds nothing twice; `if_empty` skips everything when any image exists.
+pub async fn seed(
+    db: &Database,
+    media: &MediaStore,
+    options: SeedOptions,
+    if_empty: bool,
+) -> anyhow::Result<SeedReport> {
+    let started = Instant::now();
+    let existing: i64 = sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM images")
+        .fetch_one(db.pool())
+        .await?;
+    if if_empty && existing > 0 {
+        return Ok(SeedReport {
+            created: 0,
+            skipped: 0,
+            seconds: 0.0,
+        });
+    }
+    let now = now_unix();
+    seed_cast(db, now).await?;
 
     // One image per core in flight: rendering and the pipeline are CPU work.
     let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2) as u32;

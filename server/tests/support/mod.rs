@@ -6,6 +6,7 @@
 
 pub mod command;
 pub mod fixtures;
+pub mod library;
 pub mod members;
 pub mod tcp_proxy;
 

@@ -1,24 +1,77 @@
 //! Server functions for the library: thin wrappers that validate input and call the service.
 
-use super::{ContributorCard, ImageDetails, ImagePage};
+use super::{
+    CategoryProfile, ContributorCard, ContributorProfile, ImageDetails, ImagePage, SearchRequest, SearchResults,
+};
 use crate::error::AppError;
 use leptos::prelude::*;
 
-/// Newest public images, optionally filtered by a keyword query; `page` is 1-based.
-#[server]
-pub async fn browse_images(page: u32, query: String) -> Result<ImagePage, AppError> {
-    let query = query.trim().to_owned();
-    if query.chars().count() > super::MAX_QUERY_CHARS {
-        return Err(AppError::Invalid(format!(
-            "Search for at most {} characters.",
-            super::MAX_QUERY_CHARS
-        )));
-    }
-    if page == 0 || page > 10_000 {
+#[cfg(feature = "ssr")]
+fn checked_page(page: u32) -> Result<u32, AppError> {
+    if page == 0 || page > super::MAX_PAGE {
         return Err(AppError::Invalid("That page does not exist.".into()));
     }
+    Ok(page)
+}
+
+/// Sets a 404 status on the page being rendered (an unknown contributor, category or image).
+#[cfg(feature = "ssr")]
+fn not_found_status() {
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(axum::http::StatusCode::NOT_FOUND);
+    }
+}
+
+/// One page of the whole library, `newest` or `popular` first; `page` is 1-based.
+#[server]
+pub async fn browse_images(page: u32, sort: String) -> Result<ImagePage, AppError> {
+    use super::{service, Sort};
+    let sort = match sort.as_str() {
+        "" | "newest" => Sort::Newest,
+        "popular" => Sort::Popular,
+        _ => return Err(AppError::field("sort", "Sort by newest or popular.")),
+    };
     let state = crate::platform::state::app_state();
-    Ok(super::service::browse(&state.db, page, &query).await?)
+    Ok(service::browse(&state.db, service::Scope::All, sort, checked_page(page)?).await?)
+}
+
+/// `/search`: words, filters, sort and page, exactly as the query string gives them.
+#[server]
+pub async fn search_images(filters: SearchRequest) -> Result<SearchResults, AppError> {
+    use super::search::{self, Query};
+    let query = Query::parse(&filters).map_err(|rejected| AppError::field(rejected.field, rejected.message))?;
+    let state = crate::platform::state::app_state();
+    Ok(search::search(&state.db, &query).await?)
+}
+
+/// A contributor and one page of their images, or `None` (and a 404 status).
+#[server]
+pub async fn fetch_contributor(slug: String, page: u32) -> Result<Option<ContributorProfile>, AppError> {
+    let state = crate::platform::state::app_state();
+    let profile = if slug.len() > 64 {
+        None
+    } else {
+        super::service::contributor_profile(&state.db, &slug, checked_page(page)?).await?
+    };
+    if profile.is_none() {
+        not_found_status();
+    }
+    Ok(profile)
+}
+
+/// A category and one page of its images, or `None` (and a 404 status).
+#[server]
+pub async fn fetch_category(slug: String, page: u32) -> Result<Option<CategoryProfile>, AppError> {
+    let state = crate::platform::state::app_state();
+    let profile = if slug.len() > 64 {
+        None
+    } else {
+        super::service::category_profile(&state.db, &slug, checked_page(page)?).await?
+    };
+    if profile.is_none() {
+        not_found_status();
+    }
+    Ok(profile)
 }
 
 /// Every contributor with a few of their images.
@@ -39,9 +92,7 @@ pub async fn photo_details(public_id: String) -> Result<Option<ImageDetails>, Ap
     };
     let state = app_state();
     let Some((image_id, mut details)) = super::service::image_details(&state.db, &public_id).await? else {
-        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-            response.set_status(axum::http::StatusCode::NOT_FOUND);
-        }
+        not_found_status();
         return Ok(None);
     };
     let now = now_unix();

@@ -212,8 +212,8 @@ pub async fn ingest(
     let mut tx = db.pool().begin().await?;
     let image_id: i64 = sqlx::query_scalar(
         "INSERT INTO images (public_id, title, description, alt_text, prompt, contributor_id, category_id, width, height, \
-         orientation, dominant_color, blurhash, visibility, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'public', $13, $14) RETURNING id",
+         orientation, dominant_color, color_family, blurhash, visibility, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'public', $14, $15) RETURNING id",
     )
     .bind(&public_id)
     .bind(&meta.title)
@@ -226,6 +226,7 @@ pub async fn ingest(
     .bind(i64::from(processed.height))
     .bind(orientation(processed.width, processed.height))
     .bind(&processed.dominant_color)
+    .bind(super::search::color_family(&processed.dominant_color))
     .bind(&processed.blurhash)
     .bind(created_at)
     .bind(now)
@@ -253,6 +254,7 @@ pub async fn ingest(
             .execute(&mut *tx)
             .await?;
     }
+    super::search::index_image(&mut tx, db.backend(), image_id).await?;
     tx.commit().await?;
     Ok(Ingested::Added { public_id })
 }

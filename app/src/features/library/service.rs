@@ -1,17 +1,18 @@
 //! Library queries (server only). Plain, portable SQL over the `Any` pool.
 
 use super::{
-    CategoryLink, ContributorCard, ContributorLink, ImageCard, ImageDetails, ImagePage, SizeOption, PAGE_SIZE,
+    CategoryLink, CategoryProfile, ContributorCard, ContributorLink, ContributorProfile, ImageCard, ImageDetails,
+    ImagePage, SizeOption, Sort, PAGE_SIZE,
 };
 use crate::platform::{db::Database, media::MediaStore};
 use sqlx::{any::AnyRow, Row};
 
-const CARD_COLUMNS: &str = "i.public_id, i.title, i.alt_text, i.width, i.height, i.dominant_color, \
+pub(super) const CARD_COLUMNS: &str = "i.public_id, i.title, i.alt_text, i.width, i.height, i.dominant_color, \
      c.name AS contributor_name, c.slug AS contributor_slug, \
      (SELECT f.storage_key FROM image_files f WHERE f.image_id = i.id AND f.variant = 'thumb') AS thumb_key, \
      (SELECT f.storage_key FROM image_files f WHERE f.image_id = i.id AND f.variant = 'small') AS small_key";
 
-fn card_from_row(row: &AnyRow) -> Result<ImageCard, sqlx::Error> {
+pub(super) fn card_from_row(row: &AnyRow) -> Result<ImageCard, sqlx::Error> {
     let public_id: String = row.try_get("public_id")?;
     let thumb_key: Option<String> = row.try_get("thumb_key")?;
     let small_key: Option<String> = row.try_get("small_key")?;
@@ -34,43 +35,117 @@ fn card_from_row(row: &AnyRow) -> Result<ImageCard, sqlx::Error> {
         small_url,
         contributor_name: row.try_get("contributor_name")?,
         contributor_slug: row.try_get("contributor_slug")?,
+        title_marks: Vec::new(),
     })
 }
 
-/// Escapes LIKE wildcards so a search for “100%” means the characters, not a pattern.
-fn like_pattern(query: &str) -> String {
-    let escaped = query
-        .to_lowercase()
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
+/// Which images a grid shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    Contributor(i64),
+    Category(i64),
 }
 
-/// One page of newest public images; a non-empty `query` matches title, description or tag.
-pub async fn browse(db: &Database, page: u32, query: &str) -> Result<ImagePage, sqlx::Error> {
-    let offset = i64::from(page.saturating_sub(1)) * i64::from(PAGE_SIZE);
-    let sql = format!(
-        "SELECT {CARD_COLUMNS} FROM images i JOIN contributors c ON c.id = i.contributor_id \
-         WHERE i.visibility = 'public' AND ($1 = '' OR LOWER(i.title) LIKE $2 ESCAPE '\\' \
-               OR LOWER(i.description) LIKE $2 ESCAPE '\\' \
-               OR EXISTS (SELECT 1 FROM image_tags t WHERE t.image_id = i.id AND t.tag LIKE $2 ESCAPE '\\')) \
-         ORDER BY i.created_at DESC, i.id DESC LIMIT $3 OFFSET $4"
-    );
-    let rows = sqlx::query(&sql)
-        .bind(query)
-        .bind(like_pattern(query))
-        .bind(i64::from(PAGE_SIZE) + 1)
-        .bind(offset)
-        .fetch_all(db.pool())
-        .await?;
-    let has_more = rows.len() > PAGE_SIZE as usize;
+/// `ORDER BY` for a sort; relevance needs a query, so here it falls back to newest.
+pub(super) fn order_by(sort: Sort) -> &'static str {
+    match sort {
+        Sort::Popular => "i.download_count DESC, i.view_count DESC, i.id DESC",
+        Sort::Newest | Sort::Relevance => "i.created_at DESC, i.id DESC",
+    }
+}
+
+/// `OFFSET` of a 1-based page.
+pub(super) fn offset_of(page: u32) -> i64 {
+    i64::from(page.saturating_sub(1)) * i64::from(PAGE_SIZE)
+}
+
+/// Splits `PAGE_SIZE + 1` fetched rows into a page and whether another follows.
+pub(super) fn into_page(rows: &[AnyRow], page: u32) -> Result<ImagePage, sqlx::Error> {
     let images = rows
         .iter()
         .take(PAGE_SIZE as usize)
         .map(card_from_row)
         .collect::<Result<_, _>>()?;
-    Ok(ImagePage { images, page, has_more })
+    Ok(ImagePage {
+        images,
+        page,
+        has_more: rows.len() > PAGE_SIZE as usize,
+    })
+}
+
+/// One page of public images in a scope and order; `page` is 1-based.
+pub async fn browse(db: &Database, scope: Scope, sort: Sort, page: u32) -> Result<ImagePage, sqlx::Error> {
+    let (filter, owner) = match scope {
+        Scope::All => ("$1 = 0", 0),
+        Scope::Contributor(id) => ("i.contributor_id = $1", id),
+        Scope::Category(id) => ("i.category_id = $1", id),
+    };
+    let sql = format!(
+        "SELECT {CARD_COLUMNS} FROM images i JOIN contributors c ON c.id = i.contributor_id \
+         WHERE i.visibility = 'public' AND {filter} ORDER BY {} LIMIT $2 OFFSET $3",
+        order_by(sort)
+    );
+    let rows = sqlx::query(&sql)
+        .bind(owner)
+        .bind(i64::from(PAGE_SIZE) + 1)
+        .bind(offset_of(page))
+        .fetch_all(db.pool())
+        .await?;
+    into_page(&rows, page)
+}
+
+/// A contributor's header and one page of their newest images, or `None` for an unknown slug.
+pub async fn contributor_profile(
+    db: &Database,
+    slug: &str,
+    page: u32,
+) -> Result<Option<ContributorProfile>, sqlx::Error> {
+    let Some(row) = sqlx::query(
+        "SELECT c.id, c.slug, c.name, c.style, c.bio, c.location, c.accent_color, \
+                CAST((SELECT COUNT(*) FROM images i WHERE i.contributor_id = c.id AND i.visibility = 'public') AS BIGINT) AS image_count \
+         FROM contributors c WHERE c.slug = $1",
+    )
+    .bind(slug)
+    .fetch_optional(db.pool())
+    .await?
+    else {
+        return Ok(None);
+    };
+    let id: i64 = row.try_get("id")?;
+    Ok(Some(ContributorProfile {
+        slug: row.try_get("slug")?,
+        name: row.try_get("name")?,
+        style: row.try_get("style")?,
+        bio: row.try_get("bio")?,
+        location: row.try_get("location")?,
+        accent_color: row.try_get("accent_color")?,
+        image_count: row.try_get::<i64, _>("image_count")?.max(0) as u32,
+        images: browse(db, Scope::Contributor(id), Sort::Newest, page).await?,
+    }))
+}
+
+/// A category's header and one page of its newest images, or `None` for an unknown slug.
+pub async fn category_profile(db: &Database, slug: &str, page: u32) -> Result<Option<CategoryProfile>, sqlx::Error> {
+    let Some(row) = sqlx::query(
+        "SELECT k.id, k.slug, k.name, k.description, \
+                CAST((SELECT COUNT(*) FROM images i WHERE i.category_id = k.id AND i.visibility = 'public') AS BIGINT) AS image_count \
+         FROM categories k WHERE k.slug = $1",
+    )
+    .bind(slug)
+    .fetch_optional(db.pool())
+    .await?
+    else {
+        return Ok(None);
+    };
+    let id: i64 = row.try_get("id")?;
+    Ok(Some(CategoryProfile {
+        slug: row.try_get("slug")?,
+        name: row.try_get("name")?,
+        description: row.try_get("description")?,
+        image_count: row.try_get::<i64, _>("image_count")?.max(0) as u32,
+        images: browse(db, Scope::Category(id), Sort::Newest, page).await?,
+    }))
 }
 
 /// All contributors, most prolific first, each with up to three preview thumbnails.
@@ -110,17 +185,6 @@ pub async fn contributors(db: &Database) -> Result<Vec<ContributorCard>, sqlx::E
             })
         })
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::like_pattern;
-
-    #[test]
-    fn like_wildcards_in_queries_are_literal() {
-        assert_eq!(like_pattern("Sun"), "%sun%");
-        assert_eq!(like_pattern("100%_a\\"), "%100\\%\\_a\\\\%");
-    }
 }
 
 /// One of an image's stored sizes.

@@ -1,22 +1,20 @@
-//! Library pages: home (newest with “Show more”), /photos (paged, searchable, works without
-//! JavaScript) and /contributors.
+//! Library pages: home (newest with “Show more”), /photos (newest or popular, endless
+//! scrolling over real page links) and /contributors; and the image grid they share.
 
 use super::{
     api::{browse_images, list_contributors},
-    ContributorCard, ImageCard, ImagePage,
+    feed::{Feed, GrowingGrid},
+    ContributorCard, ImageCard, Sort,
 };
-use crate::{
-    error::AppError,
-    ui::{
-        meta::PageMeta,
-        status::{EmptyState, ErrorNotice, GridSkeleton},
-    },
+use crate::ui::{
+    meta::PageMeta,
+    status::{EmptyState, ErrorNotice, GridSkeleton},
 };
 use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_query_map};
 
 /// How many tiles load eagerly with high priority: they are the page's largest paint.
-const EAGER_TILES: usize = 4;
+pub(super) const EAGER_TILES: usize = 4;
 
 #[component]
 fn ImageTile(image: ImageCard, eager: bool) -> impl IntoView {
@@ -39,8 +37,25 @@ fn ImageTile(image: ImageCard, eager: bool) -> impl IntoView {
                     class="size-full object-cover"
                 />
             </a>
-            <div class="tile-caption">
-                <p class="truncate font-medium">{image.title.clone()}</p>
+            <div class=if image.title_marks.is_empty() { "tile-caption" } else { "tile-caption tile-caption-shown" }>
+                <p class="truncate font-medium">
+                    {if image.title_marks.is_empty() {
+                        image.title.clone().into_any()
+                    } else {
+                        image
+                            .title_marks
+                            .iter()
+                            .map(|(text, marked)| {
+                                if *marked {
+                                    view! { <mark>{text.clone()}</mark> }.into_any()
+                                } else {
+                                    text.clone().into_any()
+                                }
+                            })
+                            .collect_view()
+                            .into_any()
+                    }}
+                </p>
                 <p class="truncate text-xs opacity-80">{image.contributor_name.clone()}</p>
             </div>
         </li>
@@ -68,7 +83,7 @@ pub(super) fn ImageGrid(
 
 #[component]
 pub fn HomePage() -> impl IntoView {
-    let first_page = Resource::new(|| (), |_| browse_images(1, String::new()));
+    let first_page = Resource::new(|| (), |_| browse_images(1, "newest".to_owned()));
     view! {
         <PageMeta
             title=""
@@ -91,7 +106,12 @@ pub fn HomePage() -> impl IntoView {
             <Suspense fallback=|| view! { <GridSkeleton/> }>
                 {move || Suspend::new(async move {
                     match first_page.await {
-                        Ok(page) => view! { <NewestWithMore first=page/> }.into_any(),
+                        Ok(page) if page.images.is_empty() => view! {
+                            <EmptyState title="The library is empty" message="No images have been published yet. An administrator can load the demo library with `server seed-demo`.">
+                                <span></span>
+                            </EmptyState>
+                        }.into_any(),
+                        Ok(page) => view! { <GrowingGrid feed=Feed::Library(Sort::Newest) first=page eager=EAGER_TILES/> }.into_any(),
                         Err(error) => view! { <ErrorNotice error retry_href="/"/> }.into_any(),
                     }
                 })}
@@ -100,132 +120,77 @@ pub fn HomePage() -> impl IntoView {
     }
 }
 
-/// The first page plus any pages fetched in place with “Show more” (a server function call
-/// after hydration; a plain link to page 2 of the library before it).
-#[component]
-fn NewestWithMore(first: ImagePage) -> impl IntoView {
-    if first.images.is_empty() {
-        return view! {
-            <EmptyState title="The library is empty" message="No images have been published yet. An administrator can load the demo library with `server seed-demo`.">
-                <span></span>
-            </EmptyState>
-        }
-        .into_any();
-    }
-    let images = RwSignal::new(first.images);
-    let next_page = RwSignal::new(first.page + 1);
-    let has_more = RwSignal::new(first.has_more);
-    let loading = RwSignal::new(false);
-    let failure = RwSignal::new(None::<AppError>);
-
-    let show_more = move |event: leptos::ev::MouseEvent| {
-        event.prevent_default();
-        if loading.get_untracked() {
-            return;
-        }
-        loading.set(true);
-        failure.set(None);
-        leptos::task::spawn_local(async move {
-            match browse_images(next_page.get_untracked(), String::new()).await {
-                Ok(page) => {
-                    images.update(|list| list.extend(page.images));
-                    next_page.set(page.page + 1);
-                    has_more.set(page.has_more);
-                }
-                Err(error) => failure.set(Some(error)),
-            }
-            loading.set(false);
-        });
-    };
-
-    view! {
-        <ImageGrid images eager=EAGER_TILES/>
-        <div class="mt-8 flex flex-col items-center gap-3">
-            <Show when=move || failure.get().is_some()>
-                <p role="alert" class="text-sm text-danger">{move || failure.get().map(|e| e.to_string())}</p>
-            </Show>
-            <Show
-                when=move || has_more.get()
-                fallback=|| view! { <p class="text-sm text-muted">"You've reached the end of the newest images."</p> }
-            >
-                <a
-                    href=move || format!("/photos?page={}", next_page.get())
-                    class="btn-secondary"
-                    data-testid="show-more"
-                    aria-busy=move || loading.get().to_string()
-                    on:click=show_more
-                >
-                    {move || if loading.get() { "Loading…" } else { "Show more" }}
-                </a>
-            </Show>
-        </div>
-    }
-    .into_any()
-}
-
-/// Reads `page` and `q` from the query string; bad values fall back to page 1.
-fn page_and_query() -> (Memo<u32>, Memo<String>) {
+/// Reads `page` and `sort` from the query string; anything unexpected means page 1, newest.
+fn page_and_sort() -> (Memo<u32>, Memo<Sort>) {
     let params = use_query_map();
     let page = Memo::new(move |_| {
         params
             .read()
             .get("page")
             .and_then(|p| p.parse::<u32>().ok())
-            .filter(|p| *p >= 1)
+            .filter(|p| (1..=super::MAX_PAGE).contains(p))
             .unwrap_or(1)
     });
-    let query = Memo::new(move |_| params.read().get("q").unwrap_or_default().trim().to_owned());
-    (page, query)
-}
-
-fn library_href(page: u32, query: &str) -> String {
-    let mut href = format!("/photos?page={page}");
-    if !query.is_empty() {
-        href.push_str("&q=");
-        href.push_str(&encode_query_value(query));
-    }
-    href
-}
-
-/// Percent-encodes a query value (letters, digits and `-._~` stay as they are).
-fn encode_query_value(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
-            b' ' => "+".to_owned(),
-            other => format!("%{other:02X}"),
-        })
-        .collect()
+    let sort = Memo::new(move |_| match params.read().get("sort").as_deref() {
+        Some("popular") => Sort::Popular,
+        _ => Sort::Newest,
+    });
+    (page, sort)
 }
 
 #[component]
 pub fn LibraryPage() -> impl IntoView {
-    let (page, query) = page_and_query();
+    let (page, sort) = page_and_sort();
     let results = Resource::new(
-        move || (page.get(), query.get()),
-        |(page, query)| browse_images(page, query),
+        move || (page.get(), sort.get()),
+        |(page, sort)| browse_images(page, sort.as_str().to_owned()),
     );
     let title = Signal::derive(move || {
-        let q = query.get();
-        match (q.is_empty(), page.get()) {
-            (true, 1) => "Library".to_owned(),
-            (true, p) => format!("Library, page {p}"),
-            (false, _) => format!("“{q}” images"),
+        let name = match sort.get() {
+            Sort::Popular => "Most downloaded",
+            _ => "Library",
+        };
+        match page.get() {
+            1 => name.to_owned(),
+            p => format!("{name}, page {p}"),
         }
     });
+    let tab = move |value: Sort, href: &'static str| {
+        view! {
+            <A
+                href=href
+                attr:class="sort-tab"
+                attr:aria-current=move || (sort.get() == value).then_some("page")
+            >
+                {value.label()}
+            </A>
+        }
+    };
     view! {
-        <PageMeta title description="Browse every free AI-made image in the library, newest first."/>
+        <PageMeta title description="Browse every free AI-made image in the library, newest or most downloaded first."/>
         <section class="mx-auto max-w-7xl px-4 pt-10 sm:px-6">
-            <h1 class="font-display text-3xl font-semibold tracking-tight text-ink">
-                {move || if query.get().is_empty() { "The library".to_owned() } else { format!("Results for “{}”", query.get()) }}
-            </h1>
-            <p class="mt-2 text-muted">"Newest first. Every image is free to use."</p>
+            <div class="flex flex-wrap items-end justify-between gap-4">
+                <div>
+                    <h1 class="font-display text-3xl font-semibold tracking-tight text-ink">"The library"</h1>
+                    <p class="mt-2 text-muted">"Every image is free to use, for anything."</p>
+                </div>
+                <nav aria-label="Order" class="flex gap-1 rounded-full border border-line bg-surface p-1 text-sm">
+                    {tab(Sort::Newest, "/photos")}
+                    {tab(Sort::Popular, "/photos?sort=popular")}
+                </nav>
+            </div>
             <div class="mt-8">
                 <Transition fallback=|| view! { <GridSkeleton/> }>
                     {move || Suspend::new(async move {
                         match results.await {
-                            Ok(result) => view! { <LibraryResults result query=query.get_untracked()/> }.into_any(),
+                            Ok(result) if result.images.is_empty() => view! {
+                                <EmptyState title="Nothing here" message="There are no images on this page.">
+                                    <A href="/photos" attr:class="btn-secondary">"Back to the first page"</A>
+                                </EmptyState>
+                            }.into_any(),
+                            Ok(result) => view! {
+                                <GrowingGrid feed=Feed::Library(sort.get_untracked()) first=result endless=true eager=EAGER_TILES/>
+                            }.into_any(),
                             Err(error) => view! { <ErrorNotice error retry_href="/photos"/> }.into_any(),
                         }
                     })}
@@ -233,43 +198,6 @@ pub fn LibraryPage() -> impl IntoView {
             </div>
         </section>
     }
-}
-
-#[component]
-fn LibraryResults(result: ImagePage, query: String) -> impl IntoView {
-    if result.images.is_empty() {
-        let (title, message) = if query.is_empty() {
-            ("Nothing here", "There are no images on this page.".to_owned())
-        } else {
-            (
-                "No matches",
-                format!("No image matches “{query}”. Try a broader word, such as a colour or a mood."),
-            )
-        };
-        return view! {
-            <EmptyState title=title message=message>
-                <A href="/photos" attr:class="btn-secondary">"See all images"</A>
-            </EmptyState>
-        }
-        .into_any();
-    }
-    let page = result.page;
-    let previous = (page > 1).then(|| library_href(page - 1, &query));
-    let next = result.has_more.then(|| library_href(page + 1, &query));
-    let pager = (previous.is_some() || next.is_some()).then(|| {
-        view! {
-            <nav aria-label="Pages" class="mt-10 flex items-center justify-center gap-3">
-                {previous.map(|href| view! { <A href=href attr:class="btn-secondary" attr:rel="prev">"Previous"</A> })}
-                <span class="text-sm text-muted" aria-current="page">{format!("Page {page}")}</span>
-                {next.map(|href| view! { <A href=href attr:class="btn-secondary" attr:rel="next">"Next"</A> })}
-            </nav>
-        }
-    });
-    view! {
-        <ImageGrid images=Signal::stored(result.images) eager=EAGER_TILES/>
-        {pager}
-    }
-    .into_any()
 }
 
 #[component]
@@ -303,18 +231,13 @@ pub fn ContributorsPage() -> impl IntoView {
 
 #[component]
 fn ContributorTile(contributor: ContributorCard) -> impl IntoView {
-    let initials: String = contributor
-        .name
-        .split_whitespace()
-        .filter_map(|w| w.chars().next())
-        .take(2)
-        .collect();
+    let initials = super::profile_views::initials(&contributor.name);
     let count = match contributor.image_count {
         1 => "1 image".to_owned(),
         n => format!("{n} images"),
     };
     view! {
-        <li id=contributor.slug.clone() class="overflow-hidden rounded-2xl border border-line bg-surface">
+        <li id=contributor.slug.clone() class="relative overflow-hidden rounded-2xl border border-line bg-surface transition hover:border-accent">
             <div class="grid h-32 grid-cols-3 gap-px overflow-hidden bg-line">
                 {contributor
                     .preview_urls
@@ -327,7 +250,9 @@ fn ContributorTile(contributor: ContributorCard) -> impl IntoView {
                     {initials}
                 </span>
                 <div class="min-w-0">
-                    <h2 class="font-display text-lg font-semibold text-ink">{contributor.name.clone()}</h2>
+                    <h2 class="font-display text-lg font-semibold text-ink">
+                        <a href=format!("/contributors/{}", contributor.slug) class="after:absolute after:inset-0 hover:underline">{contributor.name.clone()}</a>
+                    </h2>
                     <p class="text-sm text-accent">{contributor.style.clone()} " · " {count}</p>
                     <p class="mt-2 line-clamp-3 text-sm text-muted">{contributor.bio.clone()}</p>
                 </div>

@@ -1,0 +1,710 @@
+//! Library search (server only): one interface over SQLite FTS5 and PostgreSQL full-text,
+//! with filters applied outside the text match, prefix matching, "did you mean" corrections
+//! from the index's own vocabulary, and the matched words marked in titles.
+
+use super::{
+    service::{into_page, offset_of, order_by, CARD_COLUMNS},
+    Choice, ImagePage, SearchRequest, SearchResults, Sort, COLOR_FAMILIES, MAX_PAGE, MAX_QUERY_CHARS, ORIENTATIONS,
+    PAGE_SIZE,
+};
+use crate::platform::db::{Backend, Database};
+use sqlx::{AnyConnection, Row};
+use std::collections::BTreeSet;
+
+/// Words of a query beyond this are ignored: they only slow the match down.
+pub const MAX_WORDS: usize = 8;
+/// Words shorter than this are neither corrected nor kept in the vocabulary.
+const MIN_TERM_CHARS: usize = 3;
+const MAX_TERM_CHARS: usize = 40;
+const MAX_SLUG_CHARS: usize = 64;
+
+/// Lower-cased words of a text: letters and digits; everything else separates words.
+pub fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// A search request that passed every check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Query {
+    pub words: Vec<String>,
+    pub orientation: Option<String>,
+    pub contributor: Option<String>,
+    pub category: Option<String>,
+    pub color: Option<String>,
+    pub sort: Sort,
+    pub page: u32,
+}
+
+/// Which field of a [`SearchRequest`] is wrong, and what to do about it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Rejected {
+    pub field: &'static str,
+    pub message: String,
+}
+
+fn rejected(field: &'static str, message: impl Into<String>) -> Rejected {
+    Rejected {
+        field,
+        message: message.into(),
+    }
+}
+
+fn optional(value: &str) -> Option<String> {
+    let value = value.trim();
+    (!value.is_empty()).then(|| value.to_owned())
+}
+
+fn checked_slug(field: &'static str, value: &str, what: &str) -> Result<Option<String>, Rejected> {
+    let Some(slug) = optional(value) else {
+        return Ok(None);
+    };
+    if slug.len() > MAX_SLUG_CHARS
+        || !slug
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        return Err(rejected(field, format!("Choose a {what} from the list.")));
+    }
+    Ok(Some(slug))
+}
+
+impl Query {
+    pub fn parse(request: &SearchRequest) -> Result<Self, Rejected> {
+        let q = request.q.trim();
+        if q.chars().count() > MAX_QUERY_CHARS {
+            return Err(rejected(
+                "q",
+                format!("Search for at most {MAX_QUERY_CHARS} characters."),
+            ));
+        }
+        let mut words = words(q);
+        words.truncate(MAX_WORDS);
+        let orientation = optional(&request.orientation);
+        if let Some(value) = &orientation {
+            if !ORIENTATIONS.iter().any(|(known, _)| known == value) {
+                return Err(rejected("orientation", "Choose landscape, portrait or square."));
+            }
+        }
+        let color = optional(&request.color);
+        if let Some(value) = &color {
+            if !COLOR_FAMILIES.iter().any(|(known, _, _)| known == value) {
+                return Err(rejected("color", "Choose one of the colours listed."));
+            }
+        }
+        let sort = match optional(&request.sort) {
+            None => Sort::Relevance,
+            Some(raw) => Sort::parse(&raw).ok_or_else(|| rejected("sort", "Sort by relevance, newest or popular."))?,
+        };
+        // Without words there is nothing to be relevant to.
+        let sort = if words.is_empty() && sort == Sort::Relevance {
+            Sort::Newest
+        } else {
+            sort
+        };
+        if request.page == 0 || request.page > MAX_PAGE {
+            return Err(rejected("page", "That page does not exist."));
+        }
+        Ok(Query {
+            words,
+            orientation,
+            contributor: checked_slug("contributor", &request.contributor, "contributor")?,
+            category: checked_slug("category", &request.category, "category")?,
+            color,
+            sort,
+            page: request.page,
+        })
+    }
+}
+
+/// Runs a search; when the words as typed find nothing, searches once more with the
+/// nearest words the index knows and says so in `corrected`.
+pub async fn search(db: &Database, query: &Query) -> Result<SearchResults, sqlx::Error> {
+    let mut words = query.words.clone();
+    let mut images = matching(db, query, &words).await?;
+    let mut corrected = None;
+    if images.images.is_empty() && !words.is_empty() {
+        if let Some(better) = corrections(db, &words).await? {
+            let retry = matching(db, query, &better).await?;
+            if !retry.images.is_empty() {
+                images = retry;
+                corrected = Some(better.join(" "));
+                words = better;
+            }
+        }
+    }
+    for image in &mut images.images {
+        image.title_marks = title_marks(&image.title, &words);
+    }
+    Ok(SearchResults {
+        images,
+        corrected,
+        contributors: choices(db, "SELECT slug, name FROM contributors ORDER BY name").await?,
+        categories: choices(db, "SELECT slug, name FROM categories ORDER BY name").await?,
+    })
+}
+
+async fn choices(db: &Database, sql: &str) -> Result<Vec<Choice>, sqlx::Error> {
+    sqlx::query(sql)
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(Choice {
+                slug: row.try_get("slug")?,
+                name: row.try_get("name")?,
+            })
+        })
+        .collect()
+}
+
+/// FTS5: every word must match, as a prefix when it has two letters or more.
+fn fts5_expression(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|word| {
+            let quoted = format!("\"{}\"", word.replace('"', "\"\""));
+            if word.chars().count() >= 2 {
+                quoted + "*"
+            } else {
+                quoted
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// PostgreSQL `to_tsquery`: every word must match, as a prefix.
+fn tsquery_expression(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|word| format!("'{}':*", word.replace('\'', "''")))
+        .collect::<Vec<_>>()
+        .join(" & ")
+}
+
+/// One page of public images matching `words` (all of them) and the query's filters.
+async fn matching(db: &Database, query: &Query, words: &[String]) -> Result<ImagePage, sqlx::Error> {
+    let mut binds: Vec<String> = Vec::new();
+    let mut conditions = vec!["i.visibility = 'public'".to_owned()];
+    let mut from = "images i JOIN contributors c ON c.id = i.contributor_id".to_owned();
+    let mut order = order_by(query.sort).to_owned();
+    if !words.is_empty() {
+        match db.backend() {
+            Backend::Sqlite => {
+                binds.push(fts5_expression(words));
+                // The FTS table keeps its own name (no alias): MATCH and rank refer to it.
+                from = "image_search JOIN images i ON i.id = image_search.rowid \
+                        JOIN contributors c ON c.id = i.contributor_id"
+                    .to_owned();
+                conditions.push(format!("image_search MATCH ${}", binds.len()));
+                if query.sort == Sort::Relevance {
+                    order = "image_search.rank, i.id DESC".to_owned();
+                }
+            }
+            Backend::Postgres => {
+                binds.push(tsquery_expression(words));
+                let n = binds.len();
+                from =
+                    "image_search s JOIN images i ON i.id = s.image_id JOIN contributors c ON c.id = i.contributor_id"
+                        .to_owned();
+                conditions.push(format!("s.document @@ to_tsquery('simple', ${n})"));
+                if query.sort == Sort::Relevance {
+                    order = format!("ts_rank_cd(s.document, to_tsquery('simple', ${n})) DESC, i.id DESC");
+                }
+            }
+        }
+    }
+    // Filters are plain predicates beside the text match, so they narrow its results
+    // rather than change what the words mean.
+    for (value, column) in [
+        (&query.orientation, "i.orientation"),
+        (&query.contributor, "c.slug"),
+        (&query.color, "i.color_family"),
+    ] {
+        if let Some(value) = value {
+            binds.push(value.clone());
+            conditions.push(format!("{column} = ${}", binds.len()));
+        }
+    }
+    if let Some(category) = &query.category {
+        binds.push(category.clone());
+        conditions.push(format!(
+            "i.category_id = (SELECT k.id FROM categories k WHERE k.slug = ${})",
+            binds.len()
+        ));
+    }
+    let sql = format!(
+        "SELECT {CARD_COLUMNS} FROM {from} WHERE {} ORDER BY {order} LIMIT {} OFFSET {}",
+        conditions.join(" AND "),
+        PAGE_SIZE + 1,
+        offset_of(query.page)
+    );
+    let mut statement = sqlx::query(&sql);
+    for value in &binds {
+        statement = statement.bind(value);
+    }
+    let rows = statement.fetch_all(db.pool()).await?;
+    into_page(&rows, query.page)
+}
+
+/// The title split into runs, `true` where a word starts with one of the searched words.
+pub fn title_marks(title: &str, words: &[String]) -> Vec<(String, bool)> {
+    if words.is_empty() {
+        return Vec::new();
+    }
+    let mut runs: Vec<(String, bool)> = Vec::new();
+    let mut push = |text: &str, marked: bool| match runs.last_mut() {
+        Some((last, last_marked)) if *last_marked == marked => last.push_str(text),
+        _ => runs.push((text.to_owned(), marked)),
+    };
+    let mut rest = title;
+    while !rest.is_empty() {
+        let word_len = rest
+            .char_indices()
+            .find(|(_, c)| !c.is_alphanumeric())
+            .map_or(rest.len(), |(i, _)| i);
+        if word_len == 0 {
+            let gap = rest
+                .char_indices()
+                .find(|(_, c)| c.is_alphanumeric())
+                .map_or(rest.len(), |(i, _)| i);
+            push(&rest[..gap], false);
+            rest = &rest[gap..];
+            continue;
+        }
+        let word = &rest[..word_len];
+        let lower = word.to_lowercase();
+        push(word, words.iter().any(|searched| lower.starts_with(searched.as_str())));
+        rest = &rest[word_len..];
+    }
+    if runs.iter().any(|(_, marked)| *marked) {
+        runs
+    } else {
+        Vec::new()
+    }
+}
+
+/// Better words for a query that found nothing: each word of three letters or more that
+/// is not the start of any known word is replaced by the nearest known word (one edit for
+/// short words, two for longer ones; a typo inside a half-typed word counts too).
+async fn corrections(db: &Database, words: &[String]) -> Result<Option<Vec<String>>, sqlx::Error> {
+    let mut changed = false;
+    let mut better = Vec::with_capacity(words.len());
+    for word in words {
+        let length = word.chars().count();
+        if length < MIN_TERM_CHARS {
+            better.push(word.clone());
+            continue;
+        }
+        let known: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM search_terms WHERE SUBSTR(term, 1, CAST($2 AS INTEGER)) = $1 LIMIT 1")
+                .bind(word)
+                .bind(length as i64)
+                .fetch_optional(db.pool())
+                .await?;
+        if known.is_some() {
+            better.push(word.clone());
+            continue;
+        }
+        let candidates: Vec<String> =
+            sqlx::query_scalar("SELECT term FROM search_terms WHERE LENGTH(term) BETWEEN $1 AND $2 LIMIT 50000")
+                .bind(length.saturating_sub(2) as i64)
+                .bind((length + 12) as i64)
+                .fetch_all(db.pool())
+                .await?;
+        match nearest(word, &candidates) {
+            Some(term) => {
+                changed = true;
+                better.push(term);
+            }
+            None => better.push(word.clone()),
+        }
+    }
+    Ok(changed.then_some(better))
+}
+
+/// The candidate closest to `word` within the allowed edits, comparing both the whole
+/// candidate and its beginning (for a half-typed word); ties go to the closer length,
+/// then alphabetical order.
+fn nearest(word: &str, candidates: &[String]) -> Option<String> {
+    let length = word.chars().count();
+    let allowed = if length <= 4 { 1 } else { 2 };
+    candidates
+        .iter()
+        .filter_map(|term| {
+            let whole = strsim::damerau_levenshtein(word, term);
+            let start: String = term.chars().take(length).collect();
+            let partial = strsim::damerau_levenshtein(word, &start);
+            let distance = whole.min(partial);
+            (distance <= allowed).then(|| (distance, term.chars().count().abs_diff(length), term))
+        })
+        .min()
+        .map(|(_, _, term)| term.clone())
+}
+
+/// The colour family of a `#rrggbb` colour, as the colour filter names it.
+pub fn color_family(hex: &str) -> &'static str {
+    let hex = hex.trim_start_matches('#');
+    let channel = |i: usize| {
+        hex.get(i..i + 2)
+            .and_then(|c| u8::from_str_radix(c, 16).ok())
+            .map_or(0.0, |c| f32::from(c) / 255.0)
+    };
+    let (r, g, b) = (channel(0), channel(2), channel(4));
+    let max = r.max(g).max(b);
+    let min = r.min(g).min(b);
+    let lightness = (max + min) / 2.0;
+    let delta = max - min;
+    if lightness < 0.12 {
+        return "black";
+    }
+    if lightness > 0.92 {
+        return "white";
+    }
+    let saturation = if delta == 0.0 {
+        0.0
+    } else {
+        delta / (1.0 - (2.0 * lightness - 1.0).abs())
+    };
+    if saturation < 0.15 {
+        return if lightness < 0.2 { "black" } else { "gray" };
+    }
+    let hue = if delta == 0.0 {
+        0.0
+    } else if max == r {
+        60.0 * (((g - b) / delta).rem_euclid(6.0))
+    } else if max == g {
+        60.0 * ((b - r) / delta + 2.0)
+    } else {
+        60.0 * ((r - g) / delta + 4.0)
+    };
+    match hue {
+        h if !(15.0..345.0).contains(&h) => "red",
+        h if h < 45.0 && lightness < 0.4 => "brown",
+        h if h < 45.0 => "orange",
+        h if h < 68.0 => "yellow",
+        h if h < 160.0 => "green",
+        h if h < 195.0 => "teal",
+        h if h < 255.0 => "blue",
+        h if h < 290.0 => "purple",
+        _ => "pink",
+    }
+}
+
+/// (Re)writes one image's search document and adds its words to the vocabulary. Runs in
+/// the caller's transaction, so an image is never in the library without its document.
+pub async fn index_image(conn: &mut AnyConnection, backend: Backend, image_id: i64) -> Result<(), sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT i.title, i.description, c.name AS contributor_name, c.style, k.name AS category_name \
+         FROM images i JOIN contributors c ON c.id = i.contributor_id LEFT JOIN categories k ON k.id = i.category_id \
+         WHERE i.id = $1",
+    )
+    .bind(image_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let tags: Vec<String> = sqlx::query_scalar("SELECT tag FROM image_tags WHERE image_id = $1 ORDER BY tag")
+        .bind(image_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    let title: String = row.try_get("title")?;
+    let description: String = row.try_get("description")?;
+    let tags = tags.join(" ");
+    let names = format!(
+        "{} {} {}",
+        row.try_get::<String, _>("contributor_name")?,
+        row.try_get::<String, _>("style")?,
+        row.try_get::<Option<String>, _>("category_name")?.unwrap_or_default()
+    );
+    match backend {
+        Backend::Sqlite => {
+            sqlx::query("DELETE FROM image_search WHERE rowid = $1")
+                .bind(image_id)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query(
+                "INSERT INTO image_search (rowid, title, tags, names, description) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(image_id)
+            .bind(&title)
+            .bind(&tags)
+            .bind(&names)
+            .bind(&description)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Backend::Postgres => {
+            sqlx::query(
+                "INSERT INTO image_search (image_id, document) VALUES ($1, \
+                   setweight(to_tsvector('simple', $2), 'A') || setweight(to_tsvector('simple', $3), 'B') || \
+                   setweight(to_tsvector('simple', $4), 'C') || setweight(to_tsvector('simple', $5), 'D')) \
+                 ON CONFLICT (image_id) DO UPDATE SET document = EXCLUDED.document",
+            )
+            .bind(image_id)
+            .bind(&title)
+            .bind(&tags)
+            .bind(&names)
+            .bind(&description)
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    let mut vocabulary = BTreeSet::new();
+    for text in [&title, &tags, &names, &description] {
+        add_words(&mut vocabulary, text);
+    }
+    store_vocabulary(conn, &vocabulary).await
+}
+
+/// Adds a text's words that are worth correcting to (3–40 characters) to a vocabulary.
+fn add_words(vocabulary: &mut BTreeSet<String>, text: &str) {
+    vocabulary.extend(
+        words(text)
+            .into_iter()
+            .filter(|word| (MIN_TERM_CHARS..=MAX_TERM_CHARS).contains(&word.chars().count())),
+    );
+}
+
+/// Records words in `search_terms`, 500 to a statement; known words are skipped.
+async fn store_vocabulary(conn: &mut AnyConnection, vocabulary: &BTreeSet<String>) -> Result<(), sqlx::Error> {
+    let words: Vec<&String> = vocabulary.iter().collect();
+    for chunk in words.chunks(500) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|n| format!("(${n})")).collect();
+        let sql = format!(
+            "INSERT INTO search_terms (term) VALUES {} ON CONFLICT (term) DO NOTHING",
+            placeholders.join(", ")
+        );
+        let mut statement = sqlx::query(&sql);
+        for word in chunk {
+            statement = statement.bind(*word);
+        }
+        statement.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Brings search up to date at start: colour families and documents for images added
+/// before search existed (or by a bulk load). Returns how many images it touched.
+pub async fn catch_up(db: &Database) -> Result<u64, sqlx::Error> {
+    let uncoloured = sqlx::query("SELECT id, dominant_color FROM images WHERE color_family = ''")
+        .fetch_all(db.pool())
+        .await?;
+    let mut touched = 0;
+    for chunk in uncoloured.chunks(500) {
+        let mut tx = db.pool().begin().await?;
+        for row in chunk {
+            sqlx::query("UPDATE images SET color_family = $1 WHERE id = $2")
+                .bind(color_family(&row.try_get::<String, _>("dominant_color")?))
+                .bind(row.try_get::<i64, _>("id")?)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        touched += chunk.len() as u64;
+    }
+    touched += index_missing(db).await?;
+    Ok(touched)
+}
+
+/// Indexes every image without a search document in one set-based statement per backend
+/// (fast enough for a million rows), after adding their words to the vocabulary.
+async fn index_missing(db: &Database) -> Result<u64, sqlx::Error> {
+    let unindexed = match db.backend() {
+        Backend::Sqlite => "NOT EXISTS (SELECT 1 FROM image_search s WHERE s.rowid = i.id)",
+        Backend::Postgres => "NOT EXISTS (SELECT 1 FROM image_search s WHERE s.image_id = i.id)",
+    };
+    let mut vocabulary = BTreeSet::new();
+    let (mut after, mut missing) = (0_i64, 0_u64);
+    loop {
+        let rows = sqlx::query(&format!(
+            "SELECT i.id, i.title, i.description FROM images i WHERE {unindexed} AND i.id > $1 ORDER BY i.id LIMIT 5000"
+        ))
+        .bind(after)
+        .fetch_all(db.pool())
+        .await?;
+        let Some(last) = rows.last() else { break };
+        after = last.try_get("id")?;
+        missing += rows.len() as u64;
+        for row in &rows {
+            add_words(&mut vocabulary, &row.try_get::<String, _>("title")?);
+            add_words(&mut vocabulary, &row.try_get::<String, _>("description")?);
+        }
+    }
+    if missing == 0 {
+        return Ok(0);
+    }
+    for sql in [
+        "SELECT DISTINCT tag AS text FROM image_tags",
+        "SELECT name || ' ' || style AS text FROM contributors",
+        "SELECT name AS text FROM categories",
+    ] {
+        for text in sqlx::query_scalar::<_, String>(sql).fetch_all(db.pool()).await? {
+            add_words(&mut vocabulary, &text);
+        }
+    }
+    let mut tx = db.pool().begin().await?;
+    store_vocabulary(&mut tx, &vocabulary).await?;
+    let names = "c.name || ' ' || c.style || ' ' || COALESCE(k.name, '')";
+    let sources =
+        "FROM images i JOIN contributors c ON c.id = i.contributor_id LEFT JOIN categories k ON k.id = i.category_id";
+    let sql = match db.backend() {
+        Backend::Sqlite => format!(
+            "INSERT INTO image_search (rowid, title, tags, names, description) \
+             SELECT i.id, i.title, COALESCE((SELECT group_concat(t.tag, ' ') FROM image_tags t WHERE t.image_id = i.id), ''), \
+                    {names}, i.description {sources} WHERE {unindexed}"
+        ),
+        Backend::Postgres => format!(
+            "INSERT INTO image_search (image_id, document) \
+             SELECT i.id, setweight(to_tsvector('simple', i.title), 'A') || \
+                    setweight(to_tsvector('simple', COALESCE((SELECT string_agg(t.tag, ' ') FROM image_tags t WHERE t.image_id = i.id), '')), 'B') || \
+                    setweight(to_tsvector('simple', {names}), 'C') || setweight(to_tsvector('simple', i.description), 'D') \
+             {sources} WHERE {unindexed}"
+        ),
+    };
+    sqlx::query(&sql).execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(missing)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(q: &str) -> SearchRequest {
+        SearchRequest {
+            q: q.into(),
+            page: 1,
+            ..SearchRequest::default()
+        }
+    }
+
+    #[test]
+    fn words_split_on_anything_but_letters_and_digits() {
+        assert_eq!(
+            words("Sun-set over  Mer, 2026!"),
+            vec!["sun", "set", "over", "mer", "2026"]
+        );
+        assert_eq!(words("  "), Vec::<String>::new());
+    }
+
+    #[test]
+    fn expressions_match_every_word_as_a_prefix() {
+        let words = vec!["sun".to_owned(), "a".to_owned()];
+        assert_eq!(fts5_expression(&words), "\"sun\"* \"a\"");
+        assert_eq!(tsquery_expression(&words), "'sun':* & 'a':*");
+    }
+
+    #[test]
+    fn queries_are_checked_field_by_field() {
+        assert_eq!(Query::parse(&request("aurora")).unwrap().sort, Sort::Relevance);
+        assert_eq!(
+            Query::parse(&request("")).unwrap().sort,
+            Sort::Newest,
+            "nothing to rank"
+        );
+        let long = request(&"x".repeat(MAX_QUERY_CHARS + 1));
+        assert_eq!(Query::parse(&long).unwrap_err().field, "q");
+        for (field, bad) in [
+            (
+                "orientation",
+                SearchRequest {
+                    orientation: "diagonal".into(),
+                    ..request("")
+                },
+            ),
+            (
+                "color",
+                SearchRequest {
+                    color: "octarine".into(),
+                    ..request("")
+                },
+            ),
+            (
+                "sort",
+                SearchRequest {
+                    sort: "random".into(),
+                    ..request("")
+                },
+            ),
+            (
+                "contributor",
+                SearchRequest {
+                    contributor: "Bad Slug".into(),
+                    ..request("")
+                },
+            ),
+            (
+                "category",
+                SearchRequest {
+                    category: "../x".into(),
+                    ..request("")
+                },
+            ),
+            ("page", SearchRequest { page: 0, ..request("") }),
+            (
+                "page",
+                SearchRequest {
+                    page: MAX_PAGE + 1,
+                    ..request("")
+                },
+            ),
+        ] {
+            assert_eq!(Query::parse(&bad).unwrap_err().field, field);
+        }
+        let many = request("a b c d e f g h i j");
+        assert_eq!(Query::parse(&many).unwrap().words.len(), MAX_WORDS);
+    }
+
+    #[test]
+    fn matched_words_are_marked_in_titles() {
+        let words = vec!["sun".to_owned()];
+        assert_eq!(
+            title_marks("Sunset over the sundial", &words),
+            vec![
+                ("Sunset".to_owned(), true),
+                (" over the ".to_owned(), false),
+                ("sundial".to_owned(), true)
+            ]
+        );
+        assert!(
+            title_marks("Moonrise", &words).is_empty(),
+            "no runs when nothing matched"
+        );
+    }
+
+    #[test]
+    fn typos_are_corrected_to_the_nearest_known_word() {
+        let known: Vec<String> = ["mountain", "mountains", "aurora", "amber", "ember"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(nearest("moutnain", &known).as_deref(), Some("mountain"));
+        assert_eq!(nearest("auorra", &known).as_deref(), Some("aurora"));
+        assert_eq!(
+            nearest("moutn", &known).as_deref(),
+            Some("mountain"),
+            "half-typed with a typo"
+        );
+        assert_eq!(nearest("zzzz", &known), None);
+        assert_eq!(nearest("amber", &known).as_deref(), Some("amber"));
+    }
+
+    #[test]
+    fn colours_fall_into_families() {
+        assert_eq!(color_family("#d62828"), "red");
+        assert_eq!(color_family("#f77f00"), "orange");
+        assert_eq!(color_family("#fcbf49"), "orange", "amber leans orange");
+        assert_eq!(color_family("#facc15"), "yellow");
+        assert_eq!(color_family("#2a9d8f"), "teal");
+        assert_eq!(color_family("#1d4ed8"), "blue");
+        assert_eq!(color_family("#6d28d9"), "purple");
+        assert_eq!(color_family("#ec4899"), "pink");
+        assert_eq!(color_family("#15803d"), "green");
+        assert_eq!(color_family("#6b4423"), "brown");
+        assert_eq!(color_family("#050505"), "black");
+        assert_eq!(color_family("#fafafa"), "white");
+        assert_eq!(color_family("#777777"), "gray");
+    }
+}

@@ -1,0 +1,270 @@
+//! `/search` over HTTP on SQLite (FTS5) and PostgreSQL (tsvector): relevance, prefix and
+//! typo-tolerant matching, every filter and sort, pagination, marked words, the empty
+//! state, and refusals of filter values that are not on offer.
+
+mod support;
+
+use app::features::library::api::SearchImages;
+use leptos::server_fn::ServerFn;
+use support::{
+    library::{add_category, add_contributor, add_picture, page, tile_ids, Picture},
+    members::{error_of, post_form},
+    spawn_app, TestApp,
+};
+
+const GREEN: [u8; 3] = [20, 160, 60];
+const BLUE: [u8; 3] = [30, 60, 200];
+const RED: [u8; 3] = [200, 30, 30];
+const ORANGE: [u8; 3] = [240, 130, 20];
+
+/// Four images: "aurora" in a title, in a tag and in a description, and one without it.
+async fn library() -> TestApp {
+    let app = spawn_app().await;
+    add_contributor(&app, "ada", "Ada Quill").await;
+    add_contributor(&app, "bo", "Bo Tern").await;
+    add_category(&app, "sky", "Sky").await;
+    add_category(&app, "sea", "Sea").await;
+    for picture in [
+        Picture {
+            id: "titleaurora",
+            title: "Aurora over the ridge",
+            tags: &["night"],
+            description: "Green lights.",
+            contributor: "ada",
+            category: "sky",
+            size: (60, 40),
+            rgb: GREEN,
+            age: 400,
+        },
+        Picture {
+            id: "tagaurora",
+            title: "Night lights",
+            tags: &["aurora", "night"],
+            description: "",
+            contributor: "bo",
+            category: "sky",
+            size: (40, 60),
+            rgb: BLUE,
+            age: 300,
+        },
+        Picture {
+            id: "descaurora",
+            title: "Quiet bay",
+            tags: &["water"],
+            description: "An aurora reflected in still water.",
+            contributor: "ada",
+            category: "sea",
+            size: (50, 50),
+            rgb: RED,
+            age: 200,
+        },
+        Picture {
+            id: "sunset",
+            title: "Sunset dunes",
+            tags: &["desert"],
+            description: "Warm sand.",
+            contributor: "bo",
+            category: "sea",
+            size: (60, 40),
+            rgb: ORANGE,
+            age: 100,
+        },
+    ] {
+        add_picture(&app, picture).await;
+    }
+    app
+}
+
+async fn ids(app: &TestApp, path: &str) -> Vec<String> {
+    let (status, html) = page(app, path).await;
+    assert_eq!(status, 200, "{path}");
+    tile_ids(&html)
+}
+
+fn sorted(mut ids: Vec<String>) -> Vec<String> {
+    ids.sort();
+    ids
+}
+
+#[tokio::test]
+async fn a_title_match_ranks_above_a_tag_and_a_tag_above_the_description() {
+    let app = library().await;
+    assert_eq!(
+        ids(&app, "/search?q=aurora").await,
+        ["titleaurora", "tagaurora", "descaurora"]
+    );
+    let (_, html) = page(&app, "/search?q=aurora").await;
+    assert!(
+        html.contains("<mark>Aurora</mark>"),
+        "the matched word is marked in the title"
+    );
+    assert!(html.contains("<title>“aurora” images — Atelier</title>"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn words_match_as_prefixes_and_every_word_must_match() {
+    let app = library().await;
+    assert_eq!(
+        sorted(ids(&app, "/search?q=auro").await),
+        ["descaurora", "tagaurora", "titleaurora"]
+    );
+    assert_eq!(ids(&app, "/search?q=aurora+ridge").await, ["titleaurora"]);
+    assert_eq!(
+        ids(&app, "/search?q=Ada+quiet").await,
+        ["descaurora"],
+        "contributor names are searchable"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_typo_is_corrected_to_a_word_the_library_knows() {
+    let app = library().await;
+    let (status, html) = page(&app, "/search?q=auorra").await;
+    assert_eq!(status, 200);
+    assert_eq!(tile_ids(&html).len(), 3);
+    assert!(
+        html.contains(r#"data-testid="corrected""#),
+        "the correction is announced"
+    );
+    assert!(html.contains("<strong>aurora</strong>"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn every_filter_narrows_the_results() {
+    let app = library().await;
+    assert_eq!(ids(&app, "/search?q=aurora&orientation=portrait").await, ["tagaurora"]);
+    assert_eq!(ids(&app, "/search?q=aurora&orientation=square").await, ["descaurora"]);
+    assert_eq!(
+        sorted(ids(&app, "/search?contributor=ada").await),
+        ["descaurora", "titleaurora"]
+    );
+    assert_eq!(
+        sorted(ids(&app, "/search?q=aurora&category=sky").await),
+        ["tagaurora", "titleaurora"]
+    );
+    assert_eq!(ids(&app, "/search?color=red").await, ["descaurora"]);
+    assert_eq!(ids(&app, "/search?color=orange").await, ["sunset"]);
+    assert_eq!(ids(&app, "/search?color=blue&contributor=bo").await, ["tagaurora"]);
+    assert!(ids(&app, "/search?q=aurora&color=orange").await.is_empty());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn results_sort_by_newest_or_by_downloads() {
+    let app = library().await;
+    for (id, downloads) in [("descaurora", 5), ("tagaurora", 3)] {
+        sqlx::query("UPDATE images SET download_count = $1 WHERE public_id = $2")
+            .bind(downloads)
+            .bind(id)
+            .execute(app.state.db.pool())
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        ids(&app, "/search?q=aurora&sort=popular").await,
+        ["descaurora", "tagaurora", "titleaurora"]
+    );
+    assert_eq!(
+        ids(&app, "/search?q=aurora&sort=newest").await,
+        ["descaurora", "tagaurora", "titleaurora"]
+    );
+    assert_eq!(
+        ids(&app, "/search").await,
+        ["sunset", "descaurora", "tagaurora", "titleaurora"],
+        "no words: newest first"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn results_page_with_real_links() {
+    let app = library().await;
+    for n in 0..26 {
+        let id = format!("pattern{n:02}");
+        let title = format!("Pattern study {n}");
+        add_picture(
+            &app,
+            Picture {
+                id: &id,
+                title: &title,
+                tags: &["pattern"],
+                description: "",
+                contributor: "bo",
+                category: "sea",
+                size: (30, 20),
+                rgb: BLUE,
+                age: 1000 + n,
+            },
+        )
+        .await;
+    }
+    let (_, first) = page(&app, "/search?q=pattern").await;
+    assert_eq!(tile_ids(&first).len(), 24);
+    assert!(
+        first.contains(r#"href="/search?q=pattern&amp;page=2""#),
+        "a link to page 2"
+    );
+    let (_, second) = page(&app, "/search?q=pattern&page=2").await;
+    assert_eq!(tile_ids(&second).len(), 2);
+    assert!(second.contains(r#"href="/search?q=pattern""#), "a link back to page 1");
+    let all: std::collections::HashSet<_> = tile_ids(&first).into_iter().chain(tile_ids(&second)).collect();
+    assert_eq!(all.len(), 26, "no image on two pages");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn nothing_found_offers_a_way_on() {
+    let app = library().await;
+    let (status, html) = page(&app, "/search?q=zzzzqqq").await;
+    assert_eq!(status, 200);
+    assert!(tile_ids(&html).is_empty());
+    assert!(html.contains("No images match"));
+    assert!(html.contains(r#"href="/categories/sky""#), "categories are suggested");
+    let (_, filtered) = page(&app, "/search?q=aurora&color=orange").await;
+    assert!(filtered.contains("Search without filters"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn filter_values_not_on_offer_are_refused_by_name() {
+    let app = library().await;
+    for (field, value) in [
+        ("orientation", "diagonal"),
+        ("color", "octarine"),
+        ("sort", "random"),
+        ("contributor", "Not A Slug"),
+    ] {
+        let name = format!("filters[{field}]");
+        let response = post_form(
+            &app,
+            SearchImages::PATH,
+            None,
+            &[(name.as_str(), value), ("filters[page]", "1")],
+        )
+        .await;
+        let error = error_of(response).await;
+        assert!(error.for_field(field).is_some(), "{field}: {error:?}");
+    }
+    let long = "a".repeat(101);
+    let error = error_of(
+        post_form(
+            &app,
+            SearchImages::PATH,
+            None,
+            &[("filters[q]", &long), ("filters[page]", "1")],
+        )
+        .await,
+    )
+    .await;
+    assert!(error.for_field("q").is_some());
+    let (status, html) = page(&app, "/search?q=aurora&color=octarine").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("Choose one of the colours listed."),
+        "the page says what is wrong"
+    );
+    app.stop().await;
+}
