@@ -149,14 +149,14 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         }
         Command::SeedDemo { images, seed, if_empty } => {
             let db = open_database(&config).await?;
-            let media = MediaStore::new(&config.media_dir);
+            let media = MediaStore::from_config(&config)?;
             let report = crate::demo::seed(&db, &media, crate::demo::SeedOptions { images, seed }, if_empty).await?;
             println!("{report}");
             Ok(())
         }
         Command::Import { dir, sidecar } => {
             let db = open_database(&config).await?;
-            let media = MediaStore::new(&config.media_dir);
+            let media = MediaStore::from_config(&config)?;
             let report = crate::import::import(&db, &media, &dir, sidecar.as_deref()).await?;
             for (file, error) in &report.failed {
                 eprintln!("import: {file} failed: {error}");

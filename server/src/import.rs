@@ -213,7 +213,7 @@ pub async fn import(
     let mut jobs = Vec::with_capacity(rows.len());
     for row in rows {
         let bytes = std::fs::read(&row.path).with_context(|| format!("reading {}", row.path.display()))?;
-        let staged_key = media.stage(&bytes)?;
+        let staged_key = media.stage(bytes.into()).await?;
         let payload = IngestPayload {
             staged_key,
             meta: row.meta,

@@ -8,7 +8,7 @@ use crate::{
         security_headers::{security_headers, CspNonce},
         server_fn_status::server_fn_error_status,
     },
-    routes::{avatar, health, images, oidc as oidc_routes, static_files},
+    routes::{avatar, health, images, oidc as oidc_routes, static_files, stored},
 };
 use app::{
     features::library::ingest::IngestJob,
@@ -72,11 +72,12 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     if indexed > 0 {
         tracing::info!(images = indexed, "search index caught up");
     }
-    std::fs::create_dir_all(&config.media_dir).map_err(|e| {
-        anyhow::anyhow!(
+    let media = MediaStore::from_config(&config).map_err(|e| match &config.s3 {
+        Some(s3) => anyhow::anyhow!("could not set up S3 storage for bucket {}: {e}", s3.bucket),
+        None => anyhow::anyhow!(
             "could not create the media directory {}: {e}",
             config.media_dir.display()
-        )
+        ),
     })?;
     let mailer = Mailer::from_config(&config, &db)?;
     let oidc = config
@@ -94,7 +95,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         mailer,
         leptos_options: leptos_options(&config),
         jobs: JobQueue::new(db.clone()),
-        media: MediaStore::new(&config.media_dir),
+        media,
         auth_limits: AuthRateLimits::default(),
         config: Arc::new(config),
         db,
@@ -139,11 +140,11 @@ pub fn router(state: AppState) -> Router {
         .merge(avatar::router())
         .merge(oidc_routes::router())
         .merge(images::router())
+        .route("/media/{*key}", get(stored::media))
         .nest(
             "/pkg",
             static_files::pkg(&config.site_root, state.leptos_options.hash_files),
         )
-        .nest("/media", static_files::media(&config.media_dir))
         .leptos_routes_with_context(&state, routes, provide_request_context, move || {
             shell(leptos_options.clone())
         })

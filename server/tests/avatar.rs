@@ -113,7 +113,7 @@ fn stored_files(app: &TestApp) -> Vec<PathBuf> {
         }
     }
     let mut files = Vec::new();
-    walk(app.state.media.root(), &mut files);
+    walk(app.state.media.local_root().unwrap(), &mut files);
     files
 }
 
@@ -134,7 +134,7 @@ fn png_bomb() -> Vec<u8> {
 
 /// The stored file is a 256 × 256 WebP with no EXIF, GPS or other metadata.
 fn assert_clean(app: &TestApp, key: &str) {
-    let bytes = std::fs::read(app.state.media.root().join(key)).unwrap();
+    let bytes = std::fs::read(app.state.media.local_root().unwrap().join(key)).unwrap();
     assert!(key.ends_with(".webp"), "{key}");
     let image = image::load_from_memory(&bytes).unwrap();
     assert_eq!((image.width(), image.height()), (256, 256));

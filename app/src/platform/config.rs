@@ -22,6 +22,8 @@ pub struct Config {
     pub db_max_connections: u32,
     /// Where media files (originals and variants) are stored on local disk.
     pub media_dir: PathBuf,
+    /// S3-compatible storage (`ATELIER_S3_*`) used instead of `media_dir` when set.
+    pub s3: Option<super::media::S3Settings>,
     /// Where cargo-leptos wrote the compiled site (`pkg/`, public assets).
     pub site_root: PathBuf,
     /// Peers whose `X-Forwarded-For` is believed; everyone else's is ignored.
@@ -210,6 +212,7 @@ impl Config {
         }
 
         let oidc = crate::features::accounts::oidc::OidcConfig::from_lookup(get)?;
+        let s3 = super::media::S3Settings::from_lookup(get)?;
 
         let secret_key = match get("ATELIER_SECRET_KEY") {
             Some(raw) => Some(super::signing::SecretKey::from_hex(&raw).ok_or_else(|| {
@@ -234,6 +237,7 @@ impl Config {
             database_url,
             db_max_connections,
             media_dir,
+            s3,
             site_root,
             trusted_proxies,
             max_body_bytes,

@@ -186,22 +186,22 @@ async fn store_upload(state: &AppState, parts: &Parts, multipart: &mut Multipart
 
     let turn = DECODING.acquire().await.map_err(|_| Refusal::Internal)?;
     let media = state.media.clone();
-    let stored = tokio::task::spawn_blocking(move || {
-        let processed = process_avatar(&bytes).map_err(Refusal::Upload)?;
-        media.put(&processed.bytes, processed.extension).map_err(|error| {
-            tracing::error!(%error, "could not store an avatar");
-            Refusal::Internal
-        })
-    })
-    .await;
+    let processed = tokio::task::spawn_blocking(move || process_avatar(&bytes)).await;
     drop(turn);
-    let key = match stored {
-        Ok(result) => result?,
+    let processed = match processed {
+        Ok(result) => result.map_err(Refusal::Upload)?,
         Err(error) => {
             tracing::error!(%error, "the avatar task failed");
             return Err(Refusal::Internal);
         }
     };
+    let key = media
+        .put(processed.bytes.into(), processed.extension)
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "could not store an avatar");
+            Refusal::Internal
+        })?;
 
     service::set_avatar(&state.db, member.user_id, &key).await?;
     tracing::info!(user_id = member.user_id, "avatar updated");

@@ -2,7 +2,7 @@
 //! signed downloads.
 //!
 //! Image responses carry a strong ETag (the SHA-256 the storage key already is), answer
-//! `If-None-Match` with 304, serve byte ranges (tower-http's `ServeFile`) and are cached
+//! `If-None-Match` with 304, serve byte ranges (see `stored`) and are cached
 //! for a year as immutable when the URL carries the content hash (`?v=…`, which is how the
 //! pages link them). A request whose `Referer` is another site is served like any other
 //! and counted by referring domain only (image, domain, day) — never blocked.
@@ -21,7 +21,6 @@ use app::{
     platform::{clock::now_unix, request, signing, state::AppState},
 };
 use axum::{
-    body::Body,
     extract::{Path, Query, Request, State},
     http::{header, HeaderMap, HeaderValue, StatusCode, Uri},
     response::{Html, IntoResponse, Response},
@@ -29,8 +28,6 @@ use axum::{
     Router,
 };
 use serde::Deserialize;
-use tower::ServiceExt;
-use tower_http::services::ServeFile;
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// Without the content hash in the URL a browser may keep the file for an hour and then
@@ -68,20 +65,14 @@ fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
         .any(|candidate| candidate == etag || candidate == "*")
 }
 
-/// The file at `path` through `ServeFile` (ranges, HEAD, content length), with our headers.
+/// The stored file (ranges, HEAD, content length, on either storage backend), with our headers.
 async fn serve_file(
     state: &AppState,
     file: &StoredFile,
     request: Request,
     extra: Vec<(header::HeaderName, String)>,
 ) -> Response {
-    let path = state.media.root().join(&file.storage_key);
-    let mime: mime::Mime = file.content_type.parse().unwrap_or(mime::APPLICATION_OCTET_STREAM);
-    let service = ServeFile::new_with_mime(path, &mime);
-    let mut response = match service.oneshot(request).await {
-        Ok(response) => response.map(Body::new),
-        Err(error) => match error {},
-    };
+    let mut response = super::stored::serve(&state.media, &file.storage_key, &file.content_type, request).await;
     if response.status() == StatusCode::NOT_FOUND {
         tracing::error!(key = %file.storage_key, "an image file is missing from storage");
         return (StatusCode::INTERNAL_SERVER_ERROR, "The image file is missing.").into_response();

@@ -6,3 +6,4 @@ pub mod health;
 pub mod images;
 pub mod oidc;
 pub mod static_files;
+pub mod stored;

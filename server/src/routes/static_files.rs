@@ -1,5 +1,5 @@
 //! Static files: the compiled front end under `/pkg` (precompressed; immutable when its
-//! names carry content hashes) and media under `/media` (content-addressed, so immutable).
+//! names carry content hashes). Media under `/media` is served by `stored`.
 
 use axum::{http::HeaderValue, Router};
 use std::path::Path;
@@ -25,9 +25,4 @@ pub fn pkg<S: Clone + Send + Sync + 'static>(site_root: &Path, hashed_names: boo
         &site_root.join("pkg"),
         if hashed_names { IMMUTABLE } else { REVALIDATE },
     )
-}
-
-/// `/media/*`: stored images, addressed by the hash of their bytes.
-pub fn media<S: Clone + Send + Sync + 'static>(media_root: &Path) -> Router<S> {
-    cached_dir(media_root, IMMUTABLE)
 }

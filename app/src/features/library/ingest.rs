@@ -197,12 +197,9 @@ pub async fn ingest(
         .map_err(|error| IngestError::Storage(std::io::Error::other(error)))??;
     let mut stored = Vec::with_capacity(processed.files.len());
     for file in &processed.files {
-        let store = media.clone();
-        let bytes = file.bytes.clone();
-        let extension = file.extension;
-        let key = tokio::task::spawn_blocking(move || store.put(&bytes, extension))
-            .await
-            .map_err(std::io::Error::other)??;
+        let key = media
+            .put(bytes::Bytes::from(file.bytes.clone()), file.extension)
+            .await?;
         stored.push((file, key));
     }
 
@@ -282,8 +279,8 @@ impl JobHandler for IngestJob {
     fn run<'a>(&'a self, job: &'a ClaimedJob) -> JobFuture<'a> {
         Box::pin(async move {
             let payload: IngestPayload = job.payload()?;
-            let bytes = match self.media.read_staged(&payload.staged_key) {
-                Ok(bytes) => bytes,
+            let bytes = match self.media.read_staged(&payload.staged_key).await {
+                Ok(bytes) => Vec::from(bytes),
                 // Already ingested by an earlier attempt that stopped before finishing up.
                 Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
                     return Err(JobError::Permanent(format!(
@@ -295,7 +292,7 @@ impl JobHandler for IngestJob {
             };
             let outcome = ingest(&self.db, &self.media, bytes, payload.meta).await;
             if outcome.as_ref().map_or_else(IngestError::is_permanent, |_| true) {
-                if let Err(error) = self.media.remove_staged(&payload.staged_key) {
+                if let Err(error) = self.media.remove_staged(&payload.staged_key).await {
                     tracing::warn!(%error, key = %payload.staged_key, "could not remove a staged upload");
                 }
             }
