@@ -23,7 +23,7 @@ async fn first_image(app: &TestApp) -> String {
 }
 
 async fn storage_key(app: &TestApp, variant: &str) -> String {
-    sqlx::query_scalar("SELECT storage_key FROM image_files WHERE variant = $1 ORDER BY id LIMIT 1")
+    sqlx::query_scalar("SELECT storage_key FROM image_files WHERE variant = $1 ORDER BY image_id LIMIT 1")
         .bind(variant)
         .fetch_one(app.state.db.pool())
         .await
