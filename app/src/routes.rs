@@ -17,6 +17,7 @@ use crate::{
             search_views::SearchPage,
             views::{ContributorsPage, HomePage, LibraryPage},
         },
+        privacy::banner::{provide_consent, ConsentBanner, CookiesPage},
     },
     ui::{
         layout::{SiteFooter, SiteHeader, SkipLink},
@@ -56,6 +57,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    provide_consent();
     let name = site_name();
     view! {
         <Title formatter=move |page: String| if page.is_empty() { name.clone() } else { format!("{page} — {name}") }/>
@@ -87,9 +89,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::InOrder/>
                     <Route path=path!("/account/sessions") view=SessionsPage ssr=SsrMode::InOrder/>
                     <Route path=path!("/admin/outbox") view=OutboxPage ssr=SsrMode::InOrder/>
+                    <Route path=path!("/cookies") view=CookiesPage ssr=SsrMode::InOrder/>
                 </Routes>
             </main>
             <SiteFooter/>
+            <ConsentBanner/>
         </Router>
     }
 }

@@ -17,7 +17,7 @@ const CHROMIUM_FLAGS = [
   '--no-first-run',
 ];
 
-export async function startServer({ images = 30, members = [] } = {}) {
+export async function startServer({ images = 30, members = [], env: extraEnv = {} } = {}) {
   const bin = process.env.ATELIER_SERVER_BIN;
   if (!bin) throw new Error('ATELIER_SERVER_BIN must point at the release server binary (scripts/test sets it)');
   const dir = mkdtempSync(join(tmpdir(), 'atelier-e2e-'));
@@ -28,6 +28,7 @@ export async function startServer({ images = 30, members = [] } = {}) {
     ATELIER_MEDIA_DIR: join(dir, 'media'),
     ATELIER_LISTEN: '127.0.0.1:0',
     RUST_LOG: process.env.RUST_LOG ?? 'warn',
+    ...extraEnv,
   };
   execFileSync(bin, ['seed-demo', '--images', String(images)], { env, stdio: ['ignore', 'ignore', 'inherit'] });
   for (const { email, name, password } of members) {
@@ -75,9 +76,22 @@ export async function startServer({ images = 30, members = [] } = {}) {
   };
 }
 
+// A cookie choice already made (nothing optional allowed), so the banner stays out of
+// tests about other pages. The consent tests launch with `{ decided: false }`.
+export const DECIDED_CONSENT = { name: 'atelier_consent', value: '1.00.e2epreset01', domain: '127.0.0.1', path: '/' };
+
 // Playwright's launch() gives every browser a fresh temporary profile directory.
-export function launchBrowser() {
-  return chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true, args: CHROMIUM_FLAGS });
+export async function launchBrowser({ decided = true } = {}) {
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true, args: CHROMIUM_FLAGS });
+  if (decided) {
+    const newContext = browser.newContext.bind(browser);
+    browser.newContext = async (options) => {
+      const context = await newContext(options);
+      await context.addCookies([DECIDED_CONSENT]);
+      return context;
+    };
+  }
+  return browser;
 }
 
 // Collects console errors and warnings (hydration mismatches and CSP violations land there).

@@ -8,7 +8,7 @@ use crate::{
         security_headers::{security_headers, CspNonce},
         server_fn_status::server_fn_error_status,
     },
-    routes::{avatar, health, images, oidc as oidc_routes, static_files, stored},
+    routes::{avatar, health, images, oidc as oidc_routes, static_files, stored, well_known},
 };
 use app::{
     features::library::ingest::IngestJob,
@@ -137,6 +137,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/.well-known/gpc.json", get(well_known::gpc))
         .merge(avatar::router())
         .merge(oidc_routes::router())
         .merge(images::router())

@@ -46,6 +46,8 @@ pub struct Config {
     pub oidc: Option<crate::features::accounts::oidc::OidcConfig>,
     /// `ATELIER_SECRET_KEY`; `None` uses (or creates) `<data dir>/secret.key`.
     pub secret_key: Option<super::signing::SecretKey>,
+    /// The privacy policy version; raising it asks every visitor for their cookie choice again.
+    pub policy_version: u32,
 }
 
 /// A configuration problem, always naming the variable at fault.
@@ -224,7 +226,15 @@ impl Config {
             None => None,
         };
 
+        let policy_version = parse_number(
+            "ATELIER_PRIVACY_POLICY_VERSION",
+            get("ATELIER_PRIVACY_POLICY_VERSION"),
+            1,
+            1..=1_000_000,
+        )? as u32;
+
         Ok(Config {
+            policy_version,
             secret_key,
             oidc,
             min_age,

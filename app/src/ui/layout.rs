@@ -1,6 +1,7 @@
 //! The page frame: skip link, header (brand, search, navigation, theme) and footer.
 
 use super::{meta::site_name, theme::ThemeToggle};
+use crate::features::privacy::banner::CookieSettingsLink;
 use leptos::prelude::*;
 use leptos_router::components::{Form, A};
 
@@ -49,8 +50,8 @@ pub fn SiteHeader(children: Children) -> impl IntoView {
                 <nav aria-label="Main" class="ml-auto flex items-center gap-1 text-sm">
                     <A href="/photos" attr:class="nav-link">"Library"</A>
                     <A href="/contributors" attr:class="nav-link">"Contributors"</A>
-                    <A href="/pricing" attr:class="nav-link">"Pricing"</A>
-                    <A href="/developers" attr:class="nav-link">"Developers"</A>
+                    // Pricing and Developers join here when billing and the API exist; a
+                    // link to a page that is not there yet would only lead to a 404.
                     <ThemeToggle/>
                     {children()}
                 </nav>
@@ -69,10 +70,10 @@ pub fn SiteFooter() -> impl IntoView {
                     <span class="font-semibold text-ink">{name}</span>
                     " — free AI-made images. Use them for anything, commercial use included; no attribution needed."
                 </p>
+                // The privacy policy and terms pages arrive with the privacy issue, generated
+                // from the data inventory; until then no link leads to a 404.
                 <nav aria-label="Legal" class="flex gap-5">
-                    <a href="/privacy" class="hover:text-ink">"Privacy"</a>
-                    <a href="/terms" class="hover:text-ink">"Terms"</a>
-                    <a href="/privacy#cookies" class="hover:text-ink">"Cookie settings"</a>
+                    <CookieSettingsLink/>
                 </nav>
             </div>
         </footer>

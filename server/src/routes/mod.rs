@@ -1,5 +1,5 @@
 //! HTTP routes outside Leptos: health probes, static files, library images and downloads,
-//! avatar uploads and single sign-on.
+//! avatar uploads, single sign-on and `/.well-known` answers.
 
 pub mod avatar;
 pub mod health;
@@ -7,3 +7,4 @@ pub mod images;
 pub mod oidc;
 pub mod static_files;
 pub mod stored;
+pub mod well_known;

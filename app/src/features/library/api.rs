@@ -87,7 +87,10 @@ pub async fn list_contributors() -> Result<Vec<ContributorCard>, AppError> {
 #[server]
 pub async fn photo_details(public_id: String) -> Result<Option<ImageDetails>, AppError> {
     use crate::{
-        features::accounts::{guard, service as accounts},
+        features::{
+            accounts::{guard, service as accounts},
+            privacy::{consent::DOWNLOAD_SIZE_COOKIE, service as privacy},
+        },
         platform::{clock::now_unix, request, state::app_state},
     };
     let state = app_state();
@@ -105,9 +108,14 @@ pub async fn photo_details(public_id: String) -> Result<Option<ImageDetails>, Ap
             tracing::warn!(%error, "could not count a view");
         }
     }
-    if let Some(member) = guard::current_member().await? {
-        details.preferred_size = Some(accounts::account(&state.db, member.user_id).await?.download_size);
-    }
+    // A member's saved setting; otherwise the size this browser last downloaded, when its
+    // consent allows preference cookies.
+    details.preferred_size = match guard::current_member().await? {
+        Some(member) => Some(accounts::account(&state.db, member.user_id).await?.download_size),
+        None => request::request_parts()
+            .and_then(|parts| privacy::read_preference(&state, &parts, DOWNLOAD_SIZE_COOKIE))
+            .filter(|size| super::service::Variant::parse(size).is_some()),
+    };
     Ok(Some(details))
 }
 
@@ -120,6 +128,18 @@ pub async fn download_link(public_id: String, size: String) -> Result<String, Ap
     let variant = Variant::parse(&size).ok_or_else(|| AppError::field("size", "Choose one of the sizes listed."))?;
     if stored_file(&state.db, &public_id, variant).await?.is_none() {
         return Err(AppError::NotFound);
+    }
+    // Remembered for next time only when this browser allowed preference cookies.
+    if let Some(parts) = crate::platform::request::request_parts() {
+        let cookie = crate::features::privacy::service::preference_cookie(
+            &state,
+            &parts,
+            crate::features::privacy::consent::DOWNLOAD_SIZE_COOKIE,
+            variant.as_str(),
+        );
+        if let Some(cookie) = cookie {
+            crate::features::accounts::guard::set_response_header(axum::http::header::SET_COOKIE, &cookie)?;
+        }
     }
     let path = signing::download_path(
         &state.secret_key,

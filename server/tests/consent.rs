@@ -1,0 +1,243 @@
+//! Cookie consent over HTTP: the banner until a choice is saved, Global Privacy Control, a
+//! record for every decision, a new policy version asking again, and the download-size
+//! preference cookie written only with preference consent.
+
+mod support;
+
+use app::features::{library::api::DownloadLink, privacy::api::SaveConsent};
+use leptos::server_fn::ServerFn;
+use sqlx::Row;
+use support::{
+    members::{cookie_pair, set_cookie_line},
+    spawn_app, spawn_app_with, TestApp,
+};
+
+const BANNER: &str = r#"data-testid="consent-banner""#;
+
+async fn html(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> String {
+    let mut request = app.client.get(app.url(path));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), 200, "{path}");
+    response.text().await.unwrap()
+}
+
+async fn decide(app: &TestApp, form: &[(&str, &str)], headers: &[(&str, &str)]) -> reqwest::Response {
+    let mut request = app.client.post(app.url(SaveConsent::PATH)).form(form);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().await.unwrap()
+}
+
+async fn record_count(app: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM consent_records")
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_first_visit_shows_the_banner_and_global_privacy_control_answers_it() {
+    let app = spawn_app().await;
+    assert!(html(&app, "/", &[]).await.contains(BANNER), "a first visit is asked");
+
+    // GPC with no saved choice: no banner, nothing stored, and the cookie page still works.
+    let with_gpc = html(&app, "/", &[("sec-gpc", "1")]).await;
+    assert!(!with_gpc.contains(BANNER));
+    let settings = html(&app, "/cookies", &[("sec-gpc", "1")]).await;
+    assert!(
+        settings.contains("Global Privacy Control"),
+        "the settings page explains the signal"
+    );
+    assert!(settings.contains("atelier_consent") && settings.contains("atelier_size"));
+    assert_eq!(record_count(&app).await, 0, "no consent record without a decision");
+
+    let gpc = app.get("/.well-known/gpc.json").await;
+    assert_eq!(gpc.status(), 200);
+    assert!(gpc.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/json"));
+    let body: serde_json::Value = gpc.json().await.unwrap();
+    assert_eq!(body["gpc"], true);
+    assert!(body["lastUpdate"].as_str().unwrap().starts_with("20"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn every_decision_is_recorded_and_the_banner_stays_away() {
+    let app = spawn_app().await;
+    let started = app::platform::clock::now_unix();
+
+    let rejected = decide(&app, &[("choice", "reject")], &[]).await;
+    assert_eq!(rejected.status(), 200);
+    let line = set_cookie_line(&rejected, "atelier_consent").expect("the consent cookie");
+    assert!(
+        line.contains("HttpOnly") && line.contains("SameSite=Lax") && line.contains("Max-Age=15552000"),
+        "{line}"
+    );
+    let cookie = cookie_pair(&line);
+    let (_, value) = cookie.split_once('=').unwrap();
+    let consent_id = value
+        .strip_prefix("1.00.")
+        .expect("version 1, nothing optional")
+        .to_owned();
+    let state: serde_json::Value = rejected.json().await.unwrap();
+    assert_eq!(state["decided"], true);
+    assert_eq!(state["analytics"], false);
+
+    assert!(!html(&app, "/", &[("cookie", &cookie)]).await.contains(BANNER));
+
+    // A later, customised decision from the same browser joins the same history.
+    let customised = decide(
+        &app,
+        &[("choice", "custom"), ("preferences", "on")],
+        &[("cookie", &cookie), ("sec-gpc", "1")],
+    )
+    .await;
+    let line = set_cookie_line(&customised, "atelier_consent").unwrap();
+    assert_eq!(cookie_pair(&line), format!("atelier_consent=1.10.{consent_id}"));
+
+    let rows = sqlx::query(
+        "SELECT consent_id, user_id, policy_version, preferences, analytics, method, gpc, ip_prefix, decided_at \
+         FROM consent_records ORDER BY id",
+    )
+    .fetch_all(app.state.db.pool())
+    .await
+    .unwrap();
+    let read = |row: &sqlx::any::AnyRow| {
+        (
+            row.get::<String, _>("consent_id"),
+            row.get::<Option<i64>, _>("user_id"),
+            row.get::<i64, _>("policy_version"),
+            row.get::<i64, _>("preferences"),
+            row.get::<i64, _>("analytics"),
+            row.get::<String, _>("method"),
+            row.get::<i64, _>("gpc"),
+            row.get::<Option<String>, _>("ip_prefix"),
+        )
+    };
+    assert_eq!(
+        rows.iter().map(read).collect::<Vec<_>>(),
+        vec![
+            (
+                consent_id.clone(),
+                None,
+                1,
+                0,
+                0,
+                "reject_all".to_owned(),
+                0,
+                Some("127.0.0.0/24".to_owned())
+            ),
+            (
+                consent_id.clone(),
+                None,
+                1,
+                1,
+                0,
+                "custom".to_owned(),
+                1,
+                Some("127.0.0.0/24".to_owned())
+            ),
+        ]
+    );
+    assert!(rows.iter().all(|row| row.get::<i64, _>("decided_at") >= started));
+
+    // An unknown choice is refused clearly and stores nothing.
+    let refused = decide(&app, &[("choice", "maybe")], &[]).await;
+    assert_eq!(refused.status(), 422);
+    assert!(refused.text().await.unwrap().contains("Accept all, Reject all"));
+    assert_eq!(record_count(&app).await, 2);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_new_policy_version_asks_again() {
+    let app = spawn_app_with(
+        |values| {
+            values.insert("ATELIER_PRIVACY_POLICY_VERSION".into(), "2".into());
+        },
+        server::jobs::registry(),
+    )
+    .await;
+    let old = html(&app, "/", &[("cookie", "atelier_consent=1.11.abcdefgh12")]).await;
+    assert!(
+        old.contains(BANNER),
+        "a choice under version 1 does not answer version 2"
+    );
+    let current = html(&app, "/", &[("cookie", "atelier_consent=2.11.abcdefgh12")]).await;
+    assert!(!current.contains(BANNER));
+    let saved = decide(&app, &[("choice", "accept")], &[]).await;
+    assert!(cookie_pair(&set_cookie_line(&saved, "atelier_consent").unwrap()).starts_with("atelier_consent=2.11."));
+    app.stop().await;
+}
+
+/// Whether the image page preselects `size` in its download menu.
+fn preselected(page: &str, size: &str) -> bool {
+    let marker = format!(r#"id="size-{size}""#);
+    let start = page.find(&marker).unwrap_or_else(|| panic!("{marker} in the page"));
+    let tag = &page[start..start + page[start..].find('>').unwrap()];
+    tag.contains(" checked")
+}
+
+#[tokio::test]
+async fn the_download_size_is_remembered_only_with_preference_consent() {
+    let app = spawn_app().await;
+    app.seed(1).await;
+    let id: String = sqlx::query_scalar("SELECT public_id FROM images ORDER BY id LIMIT 1")
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap();
+    let link = |cookie: Option<&'static str>| {
+        let mut request = app
+            .client
+            .post(app.url(DownloadLink::PATH))
+            .form(&[("public_id", id.as_str()), ("size", "small")]);
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        request.send()
+    };
+    for cookie in [
+        None,
+        Some("atelier_consent=1.00.abcdefgh12"),
+        Some("atelier_consent=1.01.abcdefgh12"),
+    ] {
+        let response = link(cookie).await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(set_cookie_line(&response, "atelier_size"), None, "{cookie:?}");
+    }
+    let allowed = link(Some("atelier_consent=1.10.abcdefgh12")).await.unwrap();
+    let line = set_cookie_line(&allowed, "atelier_size").expect("remembered with preference consent");
+    assert_eq!(cookie_pair(&line), "atelier_size=small");
+
+    let page_with = |cookie: &'static str| {
+        let path = format!("/photos/{id}");
+        let app = &app;
+        async move { html(app, &path, &[("cookie", cookie)]).await }
+    };
+    assert!(preselected(
+        &page_with("atelier_consent=1.10.abcdefgh12; atelier_size=small").await,
+        "small"
+    ));
+    // A size cookie left from before a withdrawal is not trusted.
+    assert!(!preselected(
+        &page_with("atelier_consent=1.00.abcdefgh12; atelier_size=small").await,
+        "small"
+    ));
+
+    // Withdrawing preference consent removes the cookie.
+    let withdrawn = decide(
+        &app,
+        &[("choice", "reject")],
+        &[("cookie", "atelier_consent=1.10.abcdefgh12; atelier_size=small")],
+    )
+    .await;
+    let removal = set_cookie_line(&withdrawn, "atelier_size").expect("the size cookie is removed");
+    assert!(removal.contains("Max-Age=0"), "{removal}");
+    app.stop().await;
+}
