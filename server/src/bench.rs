@@ -18,6 +18,19 @@ use std::time::{Duration, Instant};
 /// Rows per multi-row INSERT (14 values each stays under every backend's parameter limit).
 const BATCH: usize = 500;
 
+/// `($1, $2, …), (…)` for `rows` rows of `columns` values each.
+fn placeholders(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|row| {
+            let values: Vec<String> = (1..=columns)
+                .map(|column| format!("${}", row * columns + column))
+                .collect();
+            format!("({})", values.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Adds synthetic image rows (no files: search never reads them) until the library holds
 /// `rows`, words drawn from the demo cast's vocabulary, then brings the index up to date.
 pub async fn load_rows(db: &Database, rows: u64) -> anyhow::Result<()> {
@@ -38,10 +51,6 @@ pub async fn load_rows(db: &Database, rows: u64) -> anyhow::Result<()> {
     let mut next = existing.max(0) as u64;
     while next < rows {
         let count = (rows - next).min(BATCH as u64) as usize;
-        let mut images = sqlx::query_builder::QueryBuilder::<sqlx::Any>::new(
-            "INSERT INTO images (public_id, title, description, alt_text, prompt, contributor_id, category_id, width, height, \
-             orientation, dominant_color, color_family, blurhash, view_count, download_count, created_at, updated_at) ",
-        );
         let mut tags: Vec<(String, String)> = Vec::with_capacity(count * 2);
         let planned: Vec<_> = (0..count)
             .map(|i| {
@@ -73,51 +82,52 @@ pub async fn load_rows(db: &Database, rows: u64) -> anyhow::Result<()> {
                 )
             })
             .collect();
-        images.push_values(planned, |mut row, image| {
-            let (
-                public_id,
-                title,
-                description,
-                contributor,
-                category,
-                width,
-                height,
-                colour,
-                views,
-                downloads,
-                created,
-            ) = image;
+        // Numbered `$n` placeholders: the `Any` driver passes SQL through to PostgreSQL,
+        // which does not understand `?` (what `QueryBuilder<Any>` would write).
+        let images_sql = format!(
+            "INSERT INTO images (public_id, title, description, alt_text, prompt, contributor_id, category_id, width, \
+             height, orientation, dominant_color, color_family, blurhash, view_count, download_count, created_at, \
+             updated_at) VALUES {}",
+            placeholders(count, 17)
+        );
+        let mut images = sqlx::query(&images_sql);
+        for (public_id, title, description, contributor, category, width, height, colour, views, downloads, created) in
+            planned
+        {
             let family = color_family(&colour);
-            row.push_bind(public_id)
-                .push_bind(title.clone())
-                .push_bind(description)
-                .push_bind(title)
-                .push_bind("")
-                .push_bind(contributor.unwrap_or(1))
-                .push_bind(category)
-                .push_bind(width as i64)
-                .push_bind(height as i64)
-                .push_bind(app::features::library::ingest::orientation(width, height))
-                .push_bind(colour)
-                .push_bind(family)
-                .push_bind("LEHV6nWB2yk8pyo0adR*.7kCMdnj")
-                .push_bind(views)
-                .push_bind(downloads)
-                .push_bind(created)
-                .push_bind(created);
-        });
+            images = images
+                .bind(public_id)
+                .bind(title.clone())
+                .bind(description)
+                .bind(title)
+                .bind("")
+                .bind(contributor.unwrap_or(1))
+                .bind(category)
+                .bind(width as i64)
+                .bind(height as i64)
+                .bind(app::features::library::ingest::orientation(width, height))
+                .bind(colour)
+                .bind(family)
+                .bind("LEHV6nWB2yk8pyo0adR*.7kCMdnj")
+                .bind(views)
+                .bind(downloads)
+                .bind(created)
+                .bind(created);
+        }
         let mut tx = db.pool().begin().await?;
-        images.build().execute(&mut *tx).await?;
+        images.execute(&mut *tx).await?;
         // Tags join on the public ids just written: VALUES columns are column1, column2 on
         // both backends.
-        let mut tag_rows = sqlx::query_builder::QueryBuilder::<sqlx::Any>::new(
-            "INSERT INTO image_tags (image_id, tag) SELECT DISTINCT i.id, v.column2 FROM images i JOIN (",
+        let tags_sql = format!(
+            "INSERT INTO image_tags (image_id, tag) SELECT DISTINCT i.id, v.column2 FROM images i \
+             JOIN (VALUES {}) v ON i.public_id = v.column1",
+            placeholders(tags.len(), 2)
         );
-        tag_rows.push_values(tags, |mut row, (public_id, tag)| {
-            row.push_bind(public_id).push_bind(tag);
-        });
-        tag_rows.push(") v ON i.public_id = v.column1");
-        tag_rows.build().execute(&mut *tx).await?;
+        let mut tag_rows = sqlx::query(&tags_sql);
+        for (public_id, tag) in tags {
+            tag_rows = tag_rows.bind(public_id).bind(tag);
+        }
+        tag_rows.execute(&mut *tx).await?;
         tx.commit().await?;
         next += count as u64;
         if next.is_multiple_of(50_000) || next == rows {
@@ -277,4 +287,12 @@ fn image_crate_baseline(original: &[u8]) -> anyhow::Result<()> {
         resized.to_rgb8().write_to(&mut out, image::ImageFormat::WebP)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn placeholders_are_numbered_for_postgres() {
+        assert_eq!(super::placeholders(2, 2), "($1, $2), ($3, $4)");
+    }
 }
