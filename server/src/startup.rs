@@ -222,11 +222,24 @@ impl Application {
         .with_graceful_shutdown(shutdown)
         .await?;
         let _ = stop_workers.send(true);
-        for worker in workers {
+        for mut worker in workers {
             // A job in hand gets a bounded grace period; an unfinished one is requeued later.
-            let _ = tokio::time::timeout(Duration::from_secs(30), worker).await;
+            // A worker still busy after it is stopped, so it lets go of its connection.
+            if tokio::time::timeout(Duration::from_secs(30), &mut worker)
+                .await
+                .is_err()
+            {
+                worker.abort();
+            }
         }
-        self.state.db.close().await;
+        // Closing waits for every borrowed connection to come back; a stop must end even
+        // if one never does (the database sees the socket close with the process).
+        if tokio::time::timeout(Duration::from_secs(10), self.state.db.close())
+            .await
+            .is_err()
+        {
+            tracing::warn!("database connections still in use 10 s after stopping; closing without them");
+        }
         tracing::info!("stopped");
         Ok(())
     }

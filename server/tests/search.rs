@@ -268,3 +268,88 @@ async fn filter_values_not_on_offer_are_refused_by_name() {
     );
     app.stop().await;
 }
+
+/// `($1, $2, …), (…)` for `rows` rows of `columns` values each.
+fn placeholders(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|row| {
+            let values: Vec<String> = (1..=columns).map(|c| format!("${}", row * columns + c)).collect();
+            format!("({})", values.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[tokio::test]
+async fn a_word_matching_more_than_the_ranked_window_ranks_its_newest_matches_first() {
+    use app::features::library::search::{catch_up, RANKED_WINDOW};
+    let app = spawn_app().await;
+    add_contributor(&app, "ada", "Ada Quill").await;
+    let db = &app.state.db;
+    let contributor: i64 = sqlx::query_scalar("SELECT id FROM contributors WHERE slug = 'ada'")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    // Rows are inserted oldest first, so ids rise with age. The 30 oldest have the word
+    // in their titles (the best score) but lie outside the window of the newest matches;
+    // inside it, one newer image has it in its title and the rest in their descriptions.
+    let total = RANKED_WINDOW + 30;
+    let inside = total - 100;
+    let rows: Vec<(String, String)> = (0..total)
+        .map(|n| {
+            let title = if n < 30 || n == inside {
+                format!("Zephyr plate {n}")
+            } else {
+                format!("Study plate {n}")
+            };
+            (format!("w{n:05}"), title)
+        })
+        .collect();
+    for chunk in rows.chunks(500) {
+        let sql = format!(
+            "INSERT INTO images (public_id, title, description, alt_text, prompt, contributor_id, width, height, \
+             orientation, dominant_color, color_family, blurhash, created_at, updated_at) VALUES {}",
+            placeholders(chunk.len(), 14)
+        );
+        let mut insert = sqlx::query(&sql);
+        for (public_id, title) in chunk {
+            insert = insert
+                .bind(public_id.clone())
+                .bind(title.clone())
+                .bind("A zephyr study.")
+                .bind(title.clone())
+                .bind("")
+                .bind(contributor)
+                .bind(30_i64)
+                .bind(20_i64)
+                .bind("landscape")
+                .bind("#203040")
+                .bind("blue")
+                .bind("LEHV6nWB2yk8pyo0adR*.7kCMdnj")
+                .bind(1_000_i64)
+                .bind(1_000_i64);
+        }
+        insert.execute(db.pool()).await.unwrap();
+    }
+    catch_up(db).await.unwrap();
+
+    let first = ids(&app, "/search?q=zephyr").await;
+    assert_eq!(first.len(), 24);
+    assert_eq!(
+        first[0],
+        format!("w{inside:05}"),
+        "the title match inside the window leads"
+    );
+    assert!(
+        first.iter().all(|id| id.as_str() >= "w00030"),
+        "older matches wait until the window's are listed: {first:?}"
+    );
+    // The window holds RANKED_WINDOW public matches; the page that crosses its end lists
+    // the last of them, then the older matches, newest first.
+    let crossing = RANKED_WINDOW / 24 + 1;
+    let listed = ids(&app, &format!("/search?q=zephyr&page={crossing}")).await;
+    let in_window = (RANKED_WINDOW % 24) as usize;
+    let older: Vec<String> = (0..30).rev().take(24 - in_window).map(|n| format!("w{n:05}")).collect();
+    assert_eq!(listed[in_window..], older[..]);
+    app.stop().await;
+}

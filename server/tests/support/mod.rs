@@ -59,8 +59,11 @@ impl TestApp {
             let _ = stop.send(());
         }
         if let Some(handle) = self.handle.take() {
-            handle
+            // The server's own stop is bounded (30 s for workers, 10 s for the pool), so a
+            // stop that takes longer is a bug to report, not a wait to sit out.
+            tokio::time::timeout(std::time::Duration::from_secs(90), handle)
                 .await
+                .expect("the server stopped within 90 s")
                 .expect("the server task did not panic")
                 .expect("the server stopped cleanly");
         }
@@ -188,6 +191,8 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut HashMap<String, String>), r
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
+        // No page takes a minute; a request that does fails the test instead of stalling it.
+        .timeout(std::time::Duration::from_secs(60))
         .build()
         .expect("an HTTP client");
     TestApp {

@@ -8,7 +8,7 @@ use super::{
     PAGE_SIZE,
 };
 use crate::platform::db::{Backend, Database};
-use sqlx::{AnyConnection, Row};
+use sqlx::{any::AnyRow, AnyConnection, Row};
 use std::collections::BTreeSet;
 
 /// Words of a query beyond this are ignored: they only slow the match down.
@@ -160,20 +160,149 @@ async fn choices(db: &Database, sql: &str) -> Result<Vec<Choice>, sqlx::Error> {
         .collect()
 }
 
-/// FTS5: every word must match, as a prefix when it has two letters or more.
-fn fts5_expression(words: &[String]) -> String {
-    words
-        .iter()
-        .map(|word| {
-            let quoted = format!("\"{}\"", word.replace('"', "\"\""));
-            if word.chars().count() >= 2 {
-                quoted + "*"
-            } else {
-                quoted
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+/// Relevance is scored exactly over the newest this-many text matches. A word that
+/// matches more of the library (a million images, one common word: 80,000 matches) has
+/// those newest matches ranked first and the older ones after them, newest first, so a
+/// search costs the same however common its words are. Ranking is exact below it.
+pub const RANKED_WINDOW: i64 = 2000;
+/// A word of four letters or more that starts more known words than this is searched as
+/// a plain prefix rather than as the list of those words.
+const MAX_EXPANSIONS: usize = 16;
+
+/// A value bound to a numbered placeholder.
+#[derive(Clone, Debug)]
+enum Bound {
+    Text(String),
+    Int(i64),
+}
+
+/// The FROM and WHERE of a search, with the values their placeholders stand for.
+struct Selection {
+    from: &'static str,
+    conditions: Vec<String>,
+    binds: Vec<Bound>,
+    /// The words' match expression (bound as `$1`) when the search has words.
+    text: Option<String>,
+}
+
+impl Selection {
+    /// Binds a value and returns its placeholder.
+    fn bind(&mut self, value: Bound) -> String {
+        self.binds.push(value);
+        format!("${}", self.binds.len())
+    }
+
+    fn statement<'q>(
+        &self,
+        sql: &'q str,
+        extra: Option<i64>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        let mut statement = sqlx::query(sql);
+        for value in self.binds.iter().cloned().chain(extra.map(Bound::Int)) {
+            statement = match value {
+                Bound::Text(text) => statement.bind(text),
+                Bound::Int(number) => statement.bind(number),
+            };
+        }
+        statement
+    }
+
+    /// Ids of matching images in `order`, optionally limited to text matches at or above
+    /// (`Some((boundary, true))`) or below (`Some((boundary, false))`) an image id.
+    async fn ids(
+        &self,
+        db: &Database,
+        window: Option<(i64, bool)>,
+        order: &str,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<i64>, sqlx::Error> {
+        let sql = format!(
+            "SELECT i.id FROM {} WHERE {} ORDER BY {order} LIMIT {limit} OFFSET {offset}",
+            self.from,
+            self.where_clause(db.backend(), window)
+        );
+        self.statement(&sql, window.map(|(boundary, _)| boundary))
+            .fetch_all(db.pool())
+            .await?
+            .iter()
+            .map(|row| row.try_get(0))
+            .collect()
+    }
+
+    /// How many matching images lie at or above (or below) a text-match boundary.
+    async fn count(&self, db: &Database, window: (i64, bool)) -> Result<i64, sqlx::Error> {
+        let sql = format!(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM {} WHERE {}",
+            self.from,
+            self.where_clause(db.backend(), Some(window))
+        );
+        self.statement(&sql, Some(window.0))
+            .fetch_one(db.pool())
+            .await?
+            .try_get(0)
+    }
+
+    fn where_clause(&self, backend: Backend, window: Option<(i64, bool)>) -> String {
+        let mut conditions = self.conditions.clone();
+        if let Some((_, above)) = window {
+            let comparison = if above { ">=" } else { "<" };
+            conditions.push(format!("{} {comparison} ${}", text_id(backend), self.binds.len() + 1));
+        }
+        conditions.join(" AND ")
+    }
+}
+
+/// The column that numbers text matches in index order (the image id on both backends).
+fn text_id(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "image_search.rowid",
+        Backend::Postgres => "s.image_id",
+    }
+}
+
+/// One FTS5 word: known whole words for a word of four letters or more (FTS5 reads a
+/// prefix that long by merging every matching word's list before it can return the first
+/// row; a handful of listed words streams in id order and stops early), otherwise a
+/// prefix (the 2- and 3-letter prefixes have their own index) or, for one letter, the
+/// letter itself.
+fn fts5_word(word: &str, known: Option<&[String]>) -> String {
+    let quote = |word: &str| format!("\"{}\"", word.replace('"', "\"\""));
+    match known {
+        Some(known) if !known.is_empty() => {
+            let listed: Vec<String> = known.iter().map(|term| quote(term)).collect();
+            format!("({})", listed.join(" OR "))
+        }
+        _ if word.chars().count() >= 2 => quote(word) + "*",
+        _ => quote(word),
+    }
+}
+
+/// Known words starting with `word`, when it has four letters or more, is plain ASCII (so
+/// it compares with the vocabulary's folded words byte for byte) and starts at most
+/// [`MAX_EXPANSIONS`] of them.
+async fn known_words_starting(db: &Database, word: &str) -> Result<Option<Vec<String>>, sqlx::Error> {
+    if word.chars().count() < 4 || !word.is_ascii() {
+        return Ok(None);
+    }
+    let terms: Vec<String> =
+        sqlx::query_scalar("SELECT term FROM search_terms WHERE term >= $1 AND term < $2 ORDER BY term LIMIT $3")
+            .bind(word)
+            .bind(format!("{word}\u{10FFFF}"))
+            .bind(MAX_EXPANSIONS as i64 + 1)
+            .fetch_all(db.pool())
+            .await?;
+    Ok((!terms.is_empty() && terms.len() <= MAX_EXPANSIONS).then_some(terms))
+}
+
+/// FTS5: every word must match, as a prefix.
+async fn fts5_expression(db: &Database, words: &[String]) -> Result<String, sqlx::Error> {
+    let mut parts = Vec::with_capacity(words.len());
+    for word in words {
+        let known = known_words_starting(db, word).await?;
+        parts.push(fts5_word(word, known.as_deref()));
+    }
+    Ok(parts.join(" "))
 }
 
 /// PostgreSQL `to_tsquery`: every word must match, as a prefix.
@@ -185,37 +314,32 @@ fn tsquery_expression(words: &[String]) -> String {
         .join(" & ")
 }
 
-/// One page of public images matching `words` (all of them) and the query's filters.
-async fn matching(db: &Database, query: &Query, words: &[String]) -> Result<ImagePage, sqlx::Error> {
-    let mut binds: Vec<String> = Vec::new();
-    let mut conditions = vec!["i.visibility = 'public'".to_owned()];
-    let mut from = "images i JOIN contributors c ON c.id = i.contributor_id".to_owned();
-    let mut order = order_by(query.sort).to_owned();
+/// The text match and the filters of a search, as SQL.
+async fn selection(db: &Database, query: &Query, words: &[String]) -> Result<Selection, sqlx::Error> {
+    let mut selection = Selection {
+        from: "images i JOIN contributors c ON c.id = i.contributor_id",
+        conditions: vec!["i.visibility = 'public'".to_owned()],
+        binds: Vec::new(),
+        text: None,
+    };
     if !words.is_empty() {
-        match db.backend() {
-            Backend::Sqlite => {
-                binds.push(fts5_expression(words));
-                // The FTS table keeps its own name (no alias): MATCH and rank refer to it.
-                from = "image_search JOIN images i ON i.id = image_search.rowid \
-                        JOIN contributors c ON c.id = i.contributor_id"
-                    .to_owned();
-                conditions.push(format!("image_search MATCH ${}", binds.len()));
-                if query.sort == Sort::Relevance {
-                    order = "image_search.rank, i.id DESC".to_owned();
-                }
-            }
-            Backend::Postgres => {
-                binds.push(tsquery_expression(words));
-                let n = binds.len();
-                from =
-                    "image_search s JOIN images i ON i.id = s.image_id JOIN contributors c ON c.id = i.contributor_id"
-                        .to_owned();
-                conditions.push(format!("s.document @@ to_tsquery('simple', ${n})"));
-                if query.sort == Sort::Relevance {
-                    order = format!("ts_rank_cd(s.document, to_tsquery('simple', ${n})) DESC, i.id DESC");
-                }
-            }
-        }
+        let (from, expression, condition) = match db.backend() {
+            // The FTS table keeps its own name (no alias): MATCH and rank refer to it.
+            Backend::Sqlite => (
+                "image_search JOIN images i ON i.id = image_search.rowid JOIN contributors c ON c.id = i.contributor_id",
+                fts5_expression(db, words).await?,
+                "image_search MATCH $1",
+            ),
+            Backend::Postgres => (
+                "image_search s JOIN images i ON i.id = s.image_id JOIN contributors c ON c.id = i.contributor_id",
+                tsquery_expression(words),
+                "s.document @@ to_tsquery('simple', $1)",
+            ),
+        };
+        selection.from = from;
+        selection.bind(Bound::Text(expression.clone()));
+        selection.conditions.push(condition.to_owned());
+        selection.text = Some(expression);
     }
     // Filters are plain predicates beside the text match, so they narrow its results
     // rather than change what the words mean.
@@ -225,29 +349,103 @@ async fn matching(db: &Database, query: &Query, words: &[String]) -> Result<Imag
         (&query.color, "i.color_family"),
     ] {
         if let Some(value) = value {
-            binds.push(value.clone());
-            conditions.push(format!("{column} = ${}", binds.len()));
+            let placeholder = selection.bind(Bound::Text(value.clone()));
+            selection.conditions.push(format!("{column} = {placeholder}"));
         }
     }
     if let Some(category) = &query.category {
-        binds.push(category.clone());
-        conditions.push(format!(
-            "i.category_id = (SELECT k.id FROM categories k WHERE k.slug = ${})",
-            binds.len()
+        let placeholder = selection.bind(Bound::Text(category.clone()));
+        selection.conditions.push(format!(
+            "i.category_id = (SELECT k.id FROM categories k WHERE k.slug = {placeholder})"
         ));
     }
+    Ok(selection)
+}
+
+/// The id of the [`RANKED_WINDOW`]th newest text match, or `None` when there are fewer.
+async fn window_boundary(db: &Database, expression: &str) -> Result<Option<i64>, sqlx::Error> {
+    let sql = match db.backend() {
+        Backend::Sqlite => format!(
+            "SELECT rowid FROM image_search WHERE image_search MATCH $1 ORDER BY rowid DESC LIMIT 1 OFFSET {}",
+            RANKED_WINDOW - 1
+        ),
+        Backend::Postgres => format!(
+            "SELECT image_id FROM image_search WHERE document @@ to_tsquery('simple', $1) \
+             ORDER BY image_id DESC LIMIT 1 OFFSET {}",
+            RANKED_WINDOW - 1
+        ),
+    };
+    sqlx::query_scalar(&sql)
+        .bind(expression)
+        .fetch_optional(db.pool())
+        .await
+}
+
+/// Ids of one page in relevance order: the matches within the ranked window by score,
+/// then the older ones newest first.
+async fn ranked_ids(db: &Database, selection: &Selection, offset: i64, limit: i64) -> Result<Vec<i64>, sqlx::Error> {
+    let by_score = match db.backend() {
+        Backend::Sqlite => "image_search.rank, i.id DESC",
+        Backend::Postgres => "ts_rank_cd(s.document, to_tsquery('simple', $1)) DESC, i.id DESC",
+    };
+    let Some(expression) = &selection.text else {
+        return selection.ids(db, None, order_by(Sort::Newest), offset, limit).await;
+    };
+    let Some(boundary) = window_boundary(db, expression).await? else {
+        return selection.ids(db, None, by_score, offset, limit).await;
+    };
+    let ranked = selection.count(db, (boundary, true)).await?;
+    let mut ids = Vec::new();
+    if offset < ranked {
+        ids = selection
+            .ids(db, Some((boundary, true)), by_score, offset, limit)
+            .await?;
+    }
+    let missing = limit - ids.len() as i64;
+    if missing > 0 {
+        let newest = format!("{} DESC", text_id(db.backend()));
+        let older = selection
+            .ids(db, Some((boundary, false)), &newest, (offset - ranked).max(0), missing)
+            .await?;
+        ids.extend(older);
+    }
+    Ok(ids)
+}
+
+/// The card rows of `ids`, in the order given.
+async fn cards_in_order(db: &Database, ids: &[i64]) -> Result<Vec<AnyRow>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
     let sql = format!(
-        "SELECT {CARD_COLUMNS} FROM {from} WHERE {} ORDER BY {order} LIMIT {} OFFSET {}",
-        conditions.join(" AND "),
-        PAGE_SIZE + 1,
-        offset_of(query.page)
+        "SELECT i.id AS card_id, {CARD_COLUMNS} FROM images i JOIN contributors c ON c.id = i.contributor_id \
+         WHERE i.id IN ({})",
+        placeholders.join(", ")
     );
     let mut statement = sqlx::query(&sql);
-    for value in &binds {
-        statement = statement.bind(value);
+    for id in ids {
+        statement = statement.bind(*id);
     }
-    let rows = statement.fetch_all(db.pool()).await?;
-    into_page(&rows, query.page)
+    let mut rows = statement.fetch_all(db.pool()).await?;
+    let position = |row: &AnyRow| {
+        let id: i64 = row.try_get("card_id").unwrap_or_default();
+        ids.iter().position(|wanted| *wanted == id)
+    };
+    rows.sort_by_key(position);
+    Ok(rows)
+}
+
+/// One page of public images matching `words` (all of them) and the query's filters. Ids
+/// come first and the cards after, so the card columns are built for one page only.
+async fn matching(db: &Database, query: &Query, words: &[String]) -> Result<ImagePage, sqlx::Error> {
+    let selection = selection(db, query, words).await?;
+    let (offset, limit) = (offset_of(query.page), i64::from(PAGE_SIZE) + 1);
+    let ids = match query.sort {
+        Sort::Relevance => ranked_ids(db, &selection, offset, limit).await?,
+        sort => selection.ids(db, None, order_by(sort), offset, limit).await?,
+    };
+    into_page(&cards_in_order(db, &ids).await?, query.page)
 }
 
 /// The title split into runs, `true` where a word starts with one of the searched words.
@@ -458,13 +656,26 @@ pub async fn index_image(conn: &mut AnyConnection, backend: Backend, image_id: i
     store_vocabulary(conn, &vocabulary).await
 }
 
-/// Adds a text's words that are worth correcting to (3–40 characters) to a vocabulary.
+/// Adds a text's words that are worth correcting to (3–40 characters) to a vocabulary,
+/// each also without its accents ("café" and "cafe"), the form FTS5 indexes: a word that
+/// starts "cafe" must find the images that say "café".
 fn add_words(vocabulary: &mut BTreeSet<String>, text: &str) {
-    vocabulary.extend(
-        words(text)
-            .into_iter()
-            .filter(|word| (MIN_TERM_CHARS..=MAX_TERM_CHARS).contains(&word.chars().count())),
-    );
+    for word in words(text) {
+        if !(MIN_TERM_CHARS..=MAX_TERM_CHARS).contains(&word.chars().count()) {
+            continue;
+        }
+        let folded = without_accents(&word);
+        if folded != word {
+            vocabulary.insert(folded);
+        }
+        vocabulary.insert(word);
+    }
+}
+
+/// A word without combining accents, as FTS5's `remove_diacritics` tokenizer keeps it.
+fn without_accents(word: &str) -> String {
+    use unicode_normalization::{char::is_combining_mark, UnicodeNormalization};
+    word.nfd().filter(|c| !is_combining_mark(*c)).nfc().collect()
 }
 
 /// Records words in `search_terms`, 500 to a statement; known words are skipped.
@@ -591,8 +802,17 @@ mod tests {
 
     #[test]
     fn expressions_match_every_word_as_a_prefix() {
+        assert_eq!(fts5_word("sun", None), "\"sun\"*");
+        assert_eq!(fts5_word("a", None), "\"a\"");
+        assert_eq!(fts5_word("qu\"ote", None), "\"qu\"\"ote\"*");
+        let known = ["aurora".to_owned(), "auroras".to_owned()];
+        assert_eq!(
+            fts5_word("auro", Some(&known)),
+            "(\"aurora\" OR \"auroras\")",
+            "a long prefix becomes the known words it starts"
+        );
+        assert_eq!(fts5_word("auro", Some(&[])), "\"auro\"*");
         let words = vec!["sun".to_owned(), "a".to_owned()];
-        assert_eq!(fts5_expression(&words), "\"sun\"* \"a\"");
         assert_eq!(tsquery_expression(&words), "'sun':* & 'a':*");
     }
 
@@ -655,6 +875,14 @@ mod tests {
         }
         let many = request("a b c d e f g h i j");
         assert_eq!(Query::parse(&many).unwrap().words.len(), MAX_WORDS);
+    }
+
+    #[test]
+    fn the_vocabulary_keeps_words_with_and_without_accents() {
+        let mut vocabulary = BTreeSet::new();
+        add_words(&mut vocabulary, "Café Øresund at dusk");
+        let words: Vec<&str> = vocabulary.iter().map(String::as_str).collect();
+        assert_eq!(words, vec!["cafe", "café", "dusk", "øresund"]);
     }
 
     #[test]
