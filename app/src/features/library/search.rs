@@ -295,14 +295,15 @@ async fn known_words_starting(db: &Database, word: &str) -> Result<Option<Vec<St
     Ok((!terms.is_empty() && terms.len() <= MAX_EXPANSIONS).then_some(terms))
 }
 
-/// FTS5: every word must match, as a prefix.
+/// FTS5: every word must match, as a prefix. The `AND` is spelled out: FTS5 accepts an
+/// implicit one between phrases but not beside a parenthesised group.
 async fn fts5_expression(db: &Database, words: &[String]) -> Result<String, sqlx::Error> {
     let mut parts = Vec::with_capacity(words.len());
     for word in words {
         let known = known_words_starting(db, word).await?;
         parts.push(fts5_word(word, known.as_deref()));
     }
-    Ok(parts.join(" "))
+    Ok(parts.join(" AND "))
 }
 
 /// PostgreSQL `to_tsquery`: every word must match, as a prefix.
