@@ -20,6 +20,12 @@ pub fn date_of(unix: i64) -> (i64, u32, u32) {
     civil_from_days(unix.div_euclid(86_400))
 }
 
+/// “2026-11-22”: the UTC day as stored in per-day tables.
+pub fn iso_day(unix: i64) -> String {
+    let (year, month, day) = date_of(unix);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
 /// “22 Nov 2026”.
 pub fn format_day(unix: i64) -> String {
     const MONTHS: [&str; 12] = [

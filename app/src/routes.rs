@@ -17,7 +17,10 @@ use crate::{
             search_views::SearchPage,
             views::{ContributorsPage, HomePage, LibraryPage},
         },
-        privacy::banner::{provide_consent, ConsentBanner, CookiesPage},
+        privacy::{
+            banner::{provide_consent, ConsentBanner, CookiesPage},
+            policy::{PrivacyPage, TermsPage},
+        },
     },
     ui::{
         layout::{SiteFooter, SiteHeader, SkipLink},
@@ -90,6 +93,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/account/sessions") view=SessionsPage ssr=SsrMode::InOrder/>
                     <Route path=path!("/admin/outbox") view=OutboxPage ssr=SsrMode::InOrder/>
                     <Route path=path!("/cookies") view=CookiesPage ssr=SsrMode::InOrder/>
+                    <Route path=path!("/privacy") view=PrivacyPage ssr=SsrMode::InOrder/>
+                    <Route path=path!("/terms") view=TermsPage ssr=SsrMode::InOrder/>
                 </Routes>
             </main>
             <SiteFooter/>

@@ -137,3 +137,26 @@ test('a new policy version asks again', async () => {
     await newer.stop();
   }
 });
+
+test('the footer leads to the privacy policy, which lists what is held, and to the terms', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const problems = watchConsole(page);
+  await page.goto(server.url);
+  await waitForHydration(page);
+  await page.getByTestId('consent-reject').click();
+  await banner(page).waitFor({ state: 'detached' });
+
+  await page.getByRole('navigation', { name: 'Legal' }).getByRole('link', { name: 'Privacy' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Privacy policy' }).waitFor();
+  const categories = page.getByTestId('policy-categories').locator('h3');
+  await categories.first().waitFor();
+  assert.ok((await categories.count()) >= 10, 'every inventoried category has a card');
+  assert.match(await page.getByTestId('policy-version').innerText(), /^Version 1 · last updated \d{4}-\d{2}-\d{2}$/);
+  assert.equal(await page.title(), 'Privacy policy — Atelier');
+
+  await page.getByRole('navigation', { name: 'Legal' }).getByRole('link', { name: 'Terms' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Terms of use' }).waitFor();
+  assert.deepEqual(problems, []);
+  await context.close();
+});

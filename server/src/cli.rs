@@ -1,5 +1,5 @@
 //! The command line: `serve` (default), `migrate`, `seed-demo`, `import`, `create-admin`,
-//! `jobs`, `mail`, and the `bench-search` / `bench-pipeline` benchmarks.
+//! `jobs`, `mail`, `data-inventory`, and the `bench-search` / `bench-pipeline` benchmarks.
 
 use crate::startup::{shutdown_signal, Application};
 use anyhow::Context;
@@ -83,6 +83,9 @@ pub enum Command {
         #[arg(long, default_value_t = 12)]
         images: u32,
     },
+    /// Print docs/DATA.md, generated from the data inventory
+    /// (`server data-inventory > docs/DATA.md`).
+    DataInventory,
     /// Read mail written to the local outbox (ATELIER_MAIL_TRANSPORT=outbox).
     Mail {
         #[command(subcommand)]
@@ -211,6 +214,10 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         }
         Command::BenchPipeline { images } => {
             tokio::task::spawn_blocking(move || crate::bench::pipeline_throughput(images)).await?
+        }
+        Command::DataInventory => {
+            print!("{}", app::features::privacy::inventory::markdown());
+            Ok(())
         }
         Command::Mail {
             action: MailAction::Latest { to },

@@ -264,7 +264,8 @@ impl Application {
 }
 
 /// Housekeeping every minute: forget idle rate-limit keys, remove expired sessions, used
-/// or expired account links and outbox mail past its retention.
+/// or expired account links and outbox mail past its retention, and apply the privacy
+/// retention rules (old downloads to daily totals, old session addresses cleared).
 async fn maintenance(state: AppState, mut stop: watch::Receiver<bool>) {
     loop {
         tokio::select! {
@@ -295,6 +296,16 @@ async fn maintenance(state: AppState, mut stop: watch::Receiver<bool>) {
             "unfinished single sign-on sign-ups",
             app::features::accounts::oidc::purge_expired_sign_ups(db).await,
         );
+        let now = app::platform::clock::now_unix();
+        match app::features::privacy::retention::run(db, now, state.config.session_ip_days).await {
+            Ok(report) if report.changed_anything() => tracing::info!(
+                downloads_rolled_up = report.downloads_rolled_up,
+                session_addresses_cleared = report.session_addresses_cleared,
+                "retention applied"
+            ),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "could not apply retention"),
+        }
     }
 }
 

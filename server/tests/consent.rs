@@ -241,3 +241,49 @@ async fn the_download_size_is_remembered_only_with_preference_consent() {
     assert!(removal.contains("Max-Age=0"), "{removal}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_privacy_policy_lists_every_inventoried_category_and_the_configured_facts() {
+    use app::features::privacy::inventory::CATEGORIES;
+    let app = spawn_app_with(
+        |values| {
+            values.insert("ATELIER_PRIVACY_POLICY_VERSION".into(), "3".into());
+            values.insert("ATELIER_PRIVACY_CONTACT".into(), "privacy@atelier.example".into());
+            values.insert("ATELIER_MIN_AGE".into(), "16".into());
+        },
+        server::jobs::registry(),
+    )
+    .await;
+    let policy = html(&app, "/privacy", &[]).await;
+    assert!(
+        policy.contains("<title>Privacy policy — Atelier</title>"),
+        "{policy:.600}"
+    );
+    assert!(
+        policy.contains("Version 3 · last updated"),
+        "the configured version is shown"
+    );
+    assert!(policy.contains("mailto:privacy@atelier.example"));
+    assert!(policy.contains("aged 16 or older"));
+    let cards = &policy[policy
+        .find(r#"data-testid="policy-categories""#)
+        .expect("the category list")..];
+    for category in CATEGORIES {
+        assert!(
+            cards.contains(&format!(">{}</h3>", category.name)),
+            "the policy lists {}",
+            category.name
+        );
+    }
+    assert!(cards.contains("foreign-key cascade"), "what deletion does is shown");
+
+    let terms = html(&app, "/terms", &[]).await;
+    assert!(terms.contains("<title>Terms of use — Atelier</title>"));
+    for page in [&policy, &terms] {
+        assert!(
+            page.contains(r#"href="/privacy""#) && page.contains(r#"href="/terms""#),
+            "the footer links both"
+        );
+    }
+    app.stop().await;
+}

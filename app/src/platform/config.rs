@@ -48,6 +48,10 @@ pub struct Config {
     pub secret_key: Option<super::signing::SecretKey>,
     /// The privacy policy version; raising it asks every visitor for their cookie choice again.
     pub policy_version: u32,
+    /// Where the privacy policy tells people to send data requests (an email address).
+    pub privacy_contact: String,
+    /// Days a session keeps the IP address it signed in from (`ATELIER_SESSION_IP_DAYS`).
+    pub session_ip_days: u32,
 }
 
 /// A configuration problem, always naming the variable at fault.
@@ -233,8 +237,29 @@ impl Config {
             1..=1_000_000,
         )? as u32;
 
+        // Defaults to the sender's address; an operator whose sender is a no-reply address
+        // sets a reachable one here, because the privacy policy shows it.
+        let privacy_contact = match get("ATELIER_PRIVACY_CONTACT") {
+            Some(contact) if contact.parse::<lettre::Address>().is_ok() => contact,
+            Some(contact) => {
+                return Err(invalid(
+                    "ATELIER_PRIVACY_CONTACT",
+                    format!("expected an email address such as “privacy@atelier.example”, got “{contact}”"),
+                ))
+            }
+            None => mail_from
+                .parse::<lettre::message::Mailbox>()
+                .map(|mailbox| mailbox.email.to_string())
+                .unwrap_or_default(),
+        };
+
+        let session_ip_days =
+            parse_number("ATELIER_SESSION_IP_DAYS", get("ATELIER_SESSION_IP_DAYS"), 7, 1..=30)? as u32;
+
         Ok(Config {
             policy_version,
+            privacy_contact,
+            session_ip_days,
             secret_key,
             oidc,
             min_age,
@@ -345,6 +370,16 @@ mod tests {
         assert_eq!(config.media_dir, PathBuf::from("data/media"));
         assert_eq!(config.public_url, "http://127.0.0.1:3000");
         assert!(config.trusted_proxies.is_empty());
+    }
+
+    #[test]
+    fn the_privacy_contact_defaults_to_the_sender_address_and_must_be_an_address() {
+        let default = config(&[("ATELIER_MAIL_FROM", "Atelier <hello@atelier.example>")]).unwrap();
+        assert_eq!(default.privacy_contact, "hello@atelier.example");
+        let set = config(&[("ATELIER_PRIVACY_CONTACT", "privacy@atelier.example")]).unwrap();
+        assert_eq!(set.privacy_contact, "privacy@atelier.example");
+        let error = config(&[("ATELIER_PRIVACY_CONTACT", "write to us")]).unwrap_err();
+        assert_eq!(error.variable, "ATELIER_PRIVACY_CONTACT");
     }
 
     #[test]

@@ -70,9 +70,9 @@ pub fn SiteFooter() -> impl IntoView {
                     <span class="font-semibold text-ink">{name}</span>
                     " — free AI-made images. Use them for anything, commercial use included; no attribution needed."
                 </p>
-                // The privacy policy and terms pages arrive with the privacy issue, generated
-                // from the data inventory; until then no link leads to a 404.
                 <nav aria-label="Legal" class="flex gap-5">
+                    <A href="/privacy" attr:class="hover:text-ink">"Privacy"</A>
+                    <A href="/terms" attr:class="hover:text-ink">"Terms"</A>
                     <CookieSettingsLink/>
                 </nav>
             </div>

@@ -5,11 +5,14 @@ use super::{
     api::{fetch_category, fetch_contributor},
     feed::{Feed, GrowingGrid},
     views::EAGER_TILES,
-    CategoryProfile, ContributorProfile,
+    CategoryProfile, ContributorProfile, ImagePage,
 };
-use crate::ui::{
-    meta::PageMeta,
-    status::{EmptyState, ErrorNotice, GridSkeleton, NotFound},
+use crate::{
+    error::AppError,
+    ui::{
+        meta::PageMeta,
+        status::{EmptyState, ErrorNotice, GridSkeleton, NotFound},
+    },
 };
 use leptos::prelude::*;
 use leptos_router::{
@@ -58,24 +61,56 @@ fn ProfileSkeleton() -> impl IntoView {
     }
 }
 
-#[component]
-pub fn ContributorPage() -> impl IntoView {
+/// A profile route: loads the slug's page of data, then shows it, a 404 or an error.
+fn profile_route<P, Fut>(
+    fetch: fn(String, u32) -> Fut,
+    retry_href: &'static str,
+    show: fn(P) -> AnyView,
+) -> impl IntoView
+where
+    P: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,
+    Fut: std::future::Future<Output = Result<Option<P>, AppError>> + Send + 'static,
+{
     let (slug, page) = slug_and_page();
-    let profile = Resource::new(
-        move || (slug.get(), page.get()),
-        |(slug, page)| fetch_contributor(slug, page),
-    );
+    let profile = Resource::new(move || (slug.get(), page.get()), move |(slug, page)| fetch(slug, page));
     view! {
         <Transition fallback=|| view! { <ProfileSkeleton/> }>
             {move || Suspend::new(async move {
                 match profile.await {
-                    Ok(Some(profile)) => view! { <ContributorView profile/> }.into_any(),
+                    Ok(Some(profile)) => show(profile),
                     Ok(None) => view! { <NotFound/> }.into_any(),
-                    Err(error) => view! { <ErrorNotice error retry_href="/contributors"/> }.into_any(),
+                    Err(error) => view! { <ErrorNotice error retry_href/> }.into_any(),
                 }
             })}
         </Transition>
     }
+}
+
+/// A profile's images in a growing grid, or a designed empty state.
+#[component]
+fn ProfileImages(
+    feed: Feed,
+    images: ImagePage,
+    empty_title: &'static str,
+    empty_message: &'static str,
+) -> impl IntoView {
+    if images.images.is_empty() {
+        view! {
+            <EmptyState title=empty_title message=empty_message>
+                <A href="/photos" attr:class="btn-secondary">"Browse the library"</A>
+            </EmptyState>
+        }
+        .into_any()
+    } else {
+        view! { <GrowingGrid feed first=images endless=true eager=EAGER_TILES/> }.into_any()
+    }
+}
+
+#[component]
+pub fn ContributorPage() -> impl IntoView {
+    profile_route(fetch_contributor, "/contributors", |profile| {
+        view! { <ContributorView profile/> }.into_any()
+    })
 }
 
 #[component]
@@ -114,16 +149,12 @@ fn ContributorView(profile: ContributorProfile) -> impl IntoView {
                 <a href=search_href class="btn-secondary">"Search their images"</a>
             </div>
             <div class="mt-10">
-                {if profile.images.images.is_empty() {
-                    view! {
-                        <EmptyState title="No images here yet" message="This contributor has nothing published on this page.">
-                            <A href="/photos" attr:class="btn-secondary">"Browse the library"</A>
-                        </EmptyState>
-                    }
-                    .into_any()
-                } else {
-                    view! { <GrowingGrid feed first=profile.images endless=true eager=EAGER_TILES/> }.into_any()
-                }}
+                <ProfileImages
+                    feed
+                    images=profile.images
+                    empty_title="No images here yet"
+                    empty_message="This contributor has nothing published on this page."
+                />
             </div>
         </section>
     }
@@ -131,22 +162,9 @@ fn ContributorView(profile: ContributorProfile) -> impl IntoView {
 
 #[component]
 pub fn CategoryPage() -> impl IntoView {
-    let (slug, page) = slug_and_page();
-    let profile = Resource::new(
-        move || (slug.get(), page.get()),
-        |(slug, page)| fetch_category(slug, page),
-    );
-    view! {
-        <Transition fallback=|| view! { <ProfileSkeleton/> }>
-            {move || Suspend::new(async move {
-                match profile.await {
-                    Ok(Some(profile)) => view! { <CategoryView profile/> }.into_any(),
-                    Ok(None) => view! { <NotFound/> }.into_any(),
-                    Err(error) => view! { <ErrorNotice error retry_href="/photos"/> }.into_any(),
-                }
-            })}
-        </Transition>
-    }
+    profile_route(fetch_category, "/photos", |profile| {
+        view! { <CategoryView profile/> }.into_any()
+    })
 }
 
 #[component]
@@ -172,16 +190,12 @@ fn CategoryView(profile: CategoryProfile) -> impl IntoView {
                 <a href=search_href class="btn-secondary">"Search in this category"</a>
             </div>
             <div class="mt-10">
-                {if profile.images.images.is_empty() {
-                    view! {
-                        <EmptyState title="Nothing in this category yet" message="Images appear here once they are published.">
-                            <A href="/photos" attr:class="btn-secondary">"Browse the library"</A>
-                        </EmptyState>
-                    }
-                    .into_any()
-                } else {
-                    view! { <GrowingGrid feed first=profile.images endless=true eager=EAGER_TILES/> }.into_any()
-                }}
+                <ProfileImages
+                    feed
+                    images=profile.images
+                    empty_title="Nothing in this category yet"
+                    empty_message="Images appear here once they are published."
+                />
             </div>
         </section>
     }

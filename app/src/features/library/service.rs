@@ -311,12 +311,6 @@ pub async fn stored_file(db: &Database, public_id: &str, variant: Variant) -> Re
     .transpose()
 }
 
-/// `YYYY-MM-DD` (UTC) of a unix time.
-fn iso_day(unix: i64) -> String {
-    let (year, month, day) = crate::dates::date_of(unix);
-    format!("{year:04}-{month:02}-{day:02}")
-}
-
 /// Counts one request for an image from a page on another site: domain and day only.
 pub async fn record_hotlink(db: &Database, image_id: i64, domain: &str, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
@@ -325,7 +319,7 @@ pub async fn record_hotlink(db: &Database, image_id: i64, domain: &str, now: i64
     )
     .bind(image_id)
     .bind(domain)
-    .bind(iso_day(now))
+    .bind(crate::dates::iso_day(now))
     .execute(db.pool())
     .await?;
     Ok(())
@@ -376,7 +370,7 @@ pub async fn record_view(db: &Database, image_id: i64, visitor: &str, now: i64) 
     )
     .bind(image_id)
     .bind(visitor)
-    .bind(iso_day(now))
+    .bind(crate::dates::iso_day(now))
     .execute(&mut *tx)
     .await?
     .rows_affected()
@@ -394,7 +388,7 @@ pub async fn record_view(db: &Database, image_id: i64, visitor: &str, now: i64) 
 /// Removes view de-duplication rows from before yesterday: they only matter on their day.
 pub async fn purge_old_views(db: &Database, now: i64) -> Result<u64, sqlx::Error> {
     let result = sqlx::query("DELETE FROM image_views WHERE day < $1")
-        .bind(iso_day(now - 86_400))
+        .bind(crate::dates::iso_day(now - 86_400))
         .execute(db.pool())
         .await?;
     Ok(result.rows_affected())

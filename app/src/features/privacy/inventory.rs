@@ -1,0 +1,490 @@
+//! The data inventory: every category of personal data Atelier holds, where it lives, why,
+//! on what legal basis, for how long, and what export and deletion do with it. The privacy
+//! policy page, docs/DATA.md and the schema-coverage test all read this one list.
+
+/// One kind of personal data.
+pub struct DataCategory {
+    /// A short name, as the policy's headings use it.
+    pub name: &'static str,
+    /// What exactly is held, in a reader's words.
+    pub data: &'static str,
+    /// The tables and columns that hold it.
+    pub stores: &'static [Store],
+    /// Files in media storage that belong to it, if any.
+    pub files: Option<&'static str>,
+    pub purpose: &'static str,
+    pub basis: LegalBasis,
+    pub retention: &'static str,
+    pub export: Export,
+    pub deletion: Deletion,
+}
+
+/// Where a category lives in the database.
+pub struct Store {
+    pub table: &'static str,
+    pub columns: &'static [&'static str],
+    /// How a row is tied to a member: what export and deletion look the member up by.
+    pub member: MemberLink,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemberLink {
+    /// This column holds `users.id` (for `users` itself, `id`).
+    Column(&'static str),
+    /// This column holds the member's email address.
+    Address(&'static str),
+    /// Not tied to a member (before sign-up, or only a one-way hash).
+    None,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LegalBasis {
+    Contract,
+    LegitimateInterest,
+    LegalObligation,
+    Consent,
+}
+
+impl LegalBasis {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Contract => "contract (providing the service you asked for)",
+            Self::LegitimateInterest => "legitimate interest",
+            Self::LegalObligation => "legal obligation",
+            Self::Consent => "consent",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Export {
+    /// Every listed column goes into the member's export.
+    Yes,
+    /// Exported, leaving out what the text names.
+    Without(&'static str),
+    /// Not exported, for the reason given.
+    No(&'static str),
+}
+
+impl Export {
+    pub fn describe(self) -> String {
+        match self {
+            Self::Yes => "yes".to_owned(),
+            Self::Without(left_out) => format!("yes, without {left_out}"),
+            Self::No(reason) => format!("no: {reason}"),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Deletion {
+    /// The rows (and files) go, with how.
+    Delete(&'static str),
+    /// The rows stay without anything that points at the member.
+    Anonymise(&'static str),
+    /// Removed on a schedule of their own, whatever the member does.
+    Purge(&'static str),
+    /// Never tied to a member, so there is nothing of theirs to delete.
+    NotLinked(&'static str),
+}
+
+impl Deletion {
+    pub fn describe(self) -> String {
+        match self {
+            Self::Delete(how) => format!("deleted: {how}"),
+            Self::Anonymise(how) => format!("anonymised: {how}"),
+            Self::Purge(how) => format!("purged: {how}"),
+            Self::NotLinked(why) => format!("nothing to delete: {why}"),
+        }
+    }
+}
+
+/// Tables that hold no personal data, and why.
+pub struct Unlinked {
+    pub tables: &'static [&'static str],
+    pub why: &'static str,
+}
+
+pub const CATEGORIES: &[DataCategory] = &[
+    DataCategory {
+        name: "Account identity",
+        data: "email address (lower-cased) and display name",
+        stores: &[Store {
+            table: "users",
+            columns: &["email", "display_name"],
+            member: MemberLink::Column("id"),
+        }],
+        files: None,
+        purpose: "signing in, contacting the member",
+        basis: LegalBasis::Contract,
+        retention: "until the account is deleted",
+        export: Export::Yes,
+        deletion: Deletion::Delete("the account row is removed"),
+    },
+    DataCategory {
+        name: "Password",
+        data: "an argon2id hash of the password (never the password itself)",
+        stores: &[Store {
+            table: "users",
+            columns: &["password_hash"],
+            member: MemberLink::Column("id"),
+        }],
+        files: None,
+        purpose: "signing in",
+        basis: LegalBasis::Contract,
+        retention: "until the account is deleted",
+        export: Export::No("a hash is not the member's data to take away"),
+        deletion: Deletion::Delete("the account row is removed"),
+    },
+    DataCategory {
+        name: "Role and account history",
+        data: "role (member, moderator, administrator), when the email was verified, when the account was created and last changed",
+        stores: &[Store {
+            table: "users",
+            columns: &["role", "email_verified_at", "created_at", "updated_at"],
+            member: MemberLink::Column("id"),
+        }],
+        files: None,
+        purpose: "deciding what the member may do; account history",
+        basis: LegalBasis::LegitimateInterest,
+        retention: "until the account is deleted",
+        export: Export::Yes,
+        deletion: Deletion::Delete("the account row is removed"),
+    },
+    DataCategory {
+        name: "Profile",
+        data: "bio and preferred download size",
+        stores: &[Store {
+            table: "users",
+            columns: &["bio", "download_size"],
+            member: MemberLink::Column("id"),
+        }],
+        files: None,
+        purpose: "shown on the member's public pages; the default download size",
+        basis: LegalBasis::Contract,
+        retention: "until the account is deleted",
+        export: Export::Yes,
+        deletion: Deletion::Delete("the account row is removed"),
+    },
+    DataCategory {
+        name: "Avatar",
+        data: "a 256 × 256 WebP re-encoded from the uploaded picture's pixels (no EXIF, GPS or colour-profile data survives)",
+        stores: &[Store {
+            table: "users",
+            columns: &["avatar_key"],
+            member: MemberLink::Column("id"),
+        }],
+        files: Some("the avatar image in media storage (`ATELIER_MEDIA_DIR` or the S3 bucket)"),
+        purpose: "shown next to the member's name",
+        basis: LegalBasis::Contract,
+        retention: "until replaced, removed or the account is deleted",
+        export: Export::Yes,
+        deletion: Deletion::Delete("the key is cleared and the file removed, unless another record uses the same content"),
+    },
+    DataCategory {
+        name: "Account links",
+        data: "what an emailed link is for, the address it confirms, when it was made, when it expires and when it was used",
+        stores: &[Store {
+            table: "account_tokens",
+            columns: &["purpose", "email", "created_at", "expires_at", "used_at", "token_hash"],
+            member: MemberLink::Column("user_id"),
+        }],
+        files: None,
+        purpose: "email verification, password reset, change of email",
+        basis: LegalBasis::Contract,
+        retention: "until used or expired, then purged within a day",
+        export: Export::Without("the link's SHA-256 hash"),
+        deletion: Deletion::Delete("with the account (foreign-key cascade)"),
+    },
+    DataCategory {
+        name: "Mail in the local outbox",
+        data: "recipient, subject, and the text and HTML bodies (which contain one-time links)",
+        stores: &[Store {
+            table: "mail_outbox",
+            columns: &["to_address", "subject", "text_body", "html_body", "created_at"],
+            member: MemberLink::Address("to_address"),
+        }],
+        files: None,
+        purpose: "the embedded mail transport, read by operators at /admin/outbox; with an SMTP or HTTP provider it stays empty",
+        basis: LegalBasis::Contract,
+        retention: "7 days, purged every minute",
+        export: Export::Yes,
+        deletion: Deletion::Delete("every mail to the account's address"),
+    },
+    DataCategory {
+        name: "Mail waiting to be sent",
+        data: "a queued mail's recipient and bodies, inside a background job",
+        stores: &[Store {
+            table: "jobs",
+            columns: &["payload"],
+            member: MemberLink::None,
+        }],
+        files: None,
+        purpose: "delivering mail with retries when the mail service is slow or down",
+        basis: LegalBasis::Contract,
+        retention: "until delivered: the payload is emptied at once and the row removed after 7 days; a job that failed for good keeps its payload for an operator's retry",
+        export: Export::No("it is in flight for minutes and not filed under the member"),
+        deletion: Deletion::Purge("emptied on delivery; the links inside expire within a day"),
+    },
+    DataCategory {
+        name: "Single sign-on identities",
+        data: "the provider (issuer), the provider's id for the member, the verified email when linked, when linked",
+        stores: &[Store {
+            table: "oidc_identities",
+            columns: &["issuer", "subject", "email", "created_at"],
+            member: MemberLink::Column("user_id"),
+        }],
+        files: None,
+        purpose: "signing in through the configured OpenID Connect provider",
+        basis: LegalBasis::Contract,
+        retention: "until the account is deleted",
+        export: Export::Yes,
+        deletion: Deletion::Delete("with the account (foreign-key cascade)"),
+    },
+    DataCategory {
+        name: "Single sign-on in progress",
+        data: "hashed browser binding and state, nonce, PKCE verifier, the page to return to",
+        stores: &[Store {
+            table: "oidc_logins",
+            columns: &["binding_hash", "state_hash", "nonce", "pkce_verifier", "next_path", "created_at", "expires_at"],
+            member: MemberLink::None,
+        }],
+        files: None,
+        purpose: "finishing a sign-in at the provider safely",
+        basis: LegalBasis::Contract,
+        retention: "single use, at most 10 minutes; purged every minute",
+        export: Export::No("never tied to a member"),
+        deletion: Deletion::Purge("within 10 minutes"),
+    },
+    DataCategory {
+        name: "Single sign-on sign-up waiting for the age check",
+        data: "provider, the provider's id, the verified email and a suggested name",
+        stores: &[Store {
+            table: "oidc_signups",
+            columns: &["issuer", "subject", "email", "name", "next_path", "created_at", "expires_at", "binding_hash"],
+            member: MemberLink::None,
+        }],
+        files: None,
+        purpose: "letting someone new finish creating an account",
+        basis: LegalBasis::Contract,
+        retention: "until the account is created or refused, at most 10 minutes; purged every minute",
+        export: Export::No("not yet a member"),
+        deletion: Deletion::Purge("at once when the age check refuses, otherwise within 10 minutes"),
+    },
+    DataCategory {
+        name: "Downloads",
+        data: "which image and size was downloaded, when, and by which member when signed in (the link only as a SHA-256 hash)",
+        stores: &[Store {
+            table: "download_events",
+            columns: &["image_id", "variant", "created_at", "user_id", "link_hash"],
+            member: MemberLink::Column("user_id"),
+        }],
+        files: None,
+        purpose: "counting each download link once; the member's download history",
+        basis: LegalBasis::LegitimateInterest,
+        retention: "90 days; then the download is added to a per-day total for the image and size (`download_daily`, which names nobody) and the row is deleted",
+        export: Export::Without("the link hash"),
+        deletion: Deletion::Anonymise("the member reference is removed (`ON DELETE SET NULL`); the anonymous count stays"),
+    },
+    DataCategory {
+        name: "View counting",
+        data: "a keyed hash of IP address, browser and day (not reversible, and different every day)",
+        stores: &[Store {
+            table: "image_views",
+            columns: &["visitor", "day"],
+            member: MemberLink::None,
+        }],
+        files: None,
+        purpose: "counting a visitor's views of an image once a day without any cookie",
+        basis: LegalBasis::LegitimateInterest,
+        retention: "until the next day; purged every minute",
+        export: Export::No("it cannot be linked to a member"),
+        deletion: Deletion::NotLinked("it cannot be linked to a member"),
+    },
+    DataCategory {
+        name: "Cookie decisions",
+        data: "a random consent id (also in the browser's consent cookie), the member when signed in, policy version, whether preferences and analytics are allowed, how the choice was made (accept all, reject all, custom), whether the browser sent Global Privacy Control, the network (IPv4 /24 or IPv6 /48, never the full address), and when",
+        stores: &[Store {
+            table: "consent_records",
+            columns: &["consent_id", "policy_version", "preferences", "analytics", "method", "gpc", "ip_prefix", "decided_at"],
+            member: MemberLink::Column("user_id"),
+        }],
+        files: None,
+        purpose: "proving what each visitor agreed to, and when",
+        basis: LegalBasis::LegalObligation,
+        retention: "while the consent applies",
+        export: Export::Yes,
+        deletion: Deletion::Delete("with the account (foreign-key cascade)"),
+    },
+    DataCategory {
+        name: "Sessions",
+        data: "device (user agent, at most 300 characters), IP address, country (from a trusted proxy only), when signed in, last seen and expiring, and \"remember me\" (the session token only as its SHA-256 hash)",
+        stores: &[Store {
+            table: "sessions",
+            columns: &["user_agent", "ip", "country", "created_at", "last_seen_at", "expires_at", "remember", "handle", "token_hash"],
+            member: MemberLink::Column("user_id"),
+        }],
+        files: None,
+        purpose: "keeping the member signed in; showing them where they are signed in; security",
+        basis: LegalBasis::Contract,
+        retention: "until sign-out, \"sign out everywhere\", or expiry (1 day, or 30 days with \"remember me\"); expired rows are purged every minute, and the IP address is cleared after `ATELIER_SESSION_IP_DAYS` (7 by default)",
+        export: Export::Without("the token hash"),
+        deletion: Deletion::Delete("with the account (foreign-key cascade)"),
+    },
+];
+
+/// Every other table, so the coverage test can tell a forgotten table from a harmless one.
+pub const UNLINKED: &[Unlinked] = &[
+    Unlinked {
+        tables: &["contributors", "categories", "images", "image_tags", "image_files"],
+        why: "the library itself; the demo contributors are fictional AI personas",
+    },
+    Unlinked {
+        tables: &["image_search", "search_terms"],
+        why: "the search index of the library's own text (titles, tags, descriptions, contributor and category names) and its vocabulary; what visitors search for is never stored or logged",
+    },
+    Unlinked {
+        tables: &["download_daily"],
+        why: "downloads older than 90 days, counted per image, size and day; the rows they came from, which may have named a member, are deleted as they are counted",
+    },
+    Unlinked {
+        tables: &["image_hotlinks"],
+        why: "which other sites embed an image: the referring domain, the day and a count — never the referring page, the visitor or their address",
+    },
+];
+
+/// The tables a category lists, for the coverage test.
+pub fn inventoried_tables() -> impl Iterator<Item = &'static str> {
+    CATEGORIES
+        .iter()
+        .flat_map(|category| category.stores.iter().map(|store| store.table))
+        .chain(UNLINKED.iter().flat_map(|unlinked| unlinked.tables.iter().copied()))
+}
+
+/// The column that ties a table's rows to a member, where one does.
+pub fn member_column(table: &str) -> Option<&'static str> {
+    CATEGORIES
+        .iter()
+        .flat_map(|category| category.stores.iter())
+        .filter(|store| store.table == table)
+        .find_map(|store| match store.member {
+            MemberLink::Column(column) => Some(column),
+            _ => None,
+        })
+}
+
+/// docs/DATA.md: the inventory as tables, then the notes written by hand in
+/// `data_notes.md`. `server data-inventory` prints it; a test keeps the file in step.
+pub fn markdown() -> String {
+    let mut out = String::from(
+        "# Data inventory\n\n\
+         What Atelier stores about people, where, why, for how long, and what export and deletion\n\
+         do with it. **Generated** from `app/src/features/privacy/inventory.rs` by\n\
+         `server data-inventory > docs/DATA.md`; a test fails when this file and the code differ,\n\
+         and another when a table that references a member is missing from the inventory.\n\n\
+         ## Personal data\n\n\
+         | category | what | where | purpose | legal basis | retention | export | on deletion |\n\
+         | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+    );
+    for category in CATEGORIES {
+        let mut places: Vec<String> = category
+            .stores
+            .iter()
+            .map(|store| {
+                let columns = store
+                    .columns
+                    .iter()
+                    .map(|column| format!("`{}.{column}`", store.table))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                match store.member {
+                    MemberLink::Column(column) => format!("{columns} (member: `{}.{column}`)", store.table),
+                    MemberLink::Address(column) => format!("{columns} (member by address: `{}.{column}`)", store.table),
+                    MemberLink::None => format!("{columns} (not tied to a member)"),
+                }
+            })
+            .collect();
+        if let Some(files) = category.files {
+            places.push(files.to_owned());
+        }
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            category.name,
+            category.data,
+            places.join("; "),
+            category.purpose,
+            category.basis.label(),
+            category.retention,
+            category.export.describe(),
+            category.deletion.describe(),
+        ));
+    }
+    out.push_str("\n## Not personal data\n\n");
+    for unlinked in UNLINKED {
+        let tables = unlinked
+            .tables
+            .iter()
+            .map(|table| format!("`{table}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        out.push_str(&format!("- {tables}: {}.\n", unlinked.why));
+    }
+    out.push('\n');
+    out.push_str(include_str!("data_notes.md"));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn docs_data_md_is_the_generated_inventory() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/DATA.md");
+        let on_disk = std::fs::read_to_string(path).expect("docs/DATA.md exists");
+        assert!(
+            on_disk == markdown(),
+            "docs/DATA.md differs from the inventory: run `server data-inventory > docs/DATA.md`"
+        );
+    }
+
+    #[test]
+    fn every_table_is_listed_once_as_personal_or_not() {
+        let unlinked: BTreeSet<_> = UNLINKED.iter().flat_map(|u| u.tables.iter().copied()).collect();
+        for category in CATEGORIES {
+            assert!(!category.stores.is_empty(), "{} says where it lives", category.name);
+            for store in category.stores {
+                assert!(
+                    !unlinked.contains(store.table),
+                    "{} is listed as personal and as not personal",
+                    store.table
+                );
+                assert!(!store.columns.is_empty(), "{} names its columns", store.table);
+            }
+        }
+    }
+
+    #[test]
+    fn a_table_is_tied_to_members_in_one_way_only() {
+        for category in CATEGORIES {
+            for store in category.stores {
+                let links: BTreeSet<_> = CATEGORIES
+                    .iter()
+                    .flat_map(|c| c.stores.iter())
+                    .filter(|other| other.table == store.table)
+                    .map(|other| format!("{:?}", other.member))
+                    .collect();
+                assert_eq!(
+                    links.len(),
+                    1,
+                    "{} is tied to members in more than one way",
+                    store.table
+                );
+            }
+        }
+        assert_eq!(member_column("sessions"), Some("user_id"));
+        assert_eq!(member_column("users"), Some("id"));
+        assert_eq!(member_column("image_views"), None);
+    }
+}
