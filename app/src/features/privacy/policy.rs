@@ -159,11 +159,11 @@ fn CategoryCard(category: PolicyCategory) -> impl IntoView {
             <h3 class="font-semibold text-ink">{name}</h3>
             <p class="mt-1 text-sm text-muted">{capitalised(&data)}"."</p>
             <dl class="mt-4 grid gap-x-6 gap-y-2 text-sm sm:grid-cols-[9rem_1fr]">
-                <dt class="font-medium text-ink">"Why"</dt><dd class="text-muted">{purpose}</dd>
-                <dt class="font-medium text-ink">"Legal basis"</dt><dd class="text-muted">{basis}</dd>
-                <dt class="font-medium text-ink">"Kept"</dt><dd class="text-muted">{retention}</dd>
-                <dt class="font-medium text-ink">"In your export"</dt><dd class="text-muted">{export}</dd>
-                <dt class="font-medium text-ink">"When you delete"</dt><dd class="text-muted">{deletion}</dd>
+                <dt class="font-medium text-ink">"Why"</dt><dd class="text-muted">{capitalised(&purpose)}</dd>
+                <dt class="font-medium text-ink">"Legal basis"</dt><dd class="text-muted">{capitalised(&basis)}</dd>
+                <dt class="font-medium text-ink">"Kept"</dt><dd class="text-muted">{capitalised(&retention)}</dd>
+                <dt class="font-medium text-ink">"In your export"</dt><dd class="text-muted">{capitalised(&export)}</dd>
+                <dt class="font-medium text-ink">"When you delete"</dt><dd class="text-muted">{capitalised(&deletion)}</dd>
             </dl>
         </section>
     }
