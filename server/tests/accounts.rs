@@ -379,16 +379,7 @@ async fn the_outbox_is_for_admins_only() {
     .unwrap();
     assert_eq!(mails.len(), 1);
     assert!(mails[0].text.contains("/verify-email?token="));
-    let page = app
-        .client
-        .get(app.url("/admin/outbox"))
-        .header("cookie", &admin_cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page_with_cookie("/admin/outbox", &admin_cookie).await;
     assert!(
         page.contains("Confirm your email for Atelier"),
         "the page lists the mail"

@@ -210,16 +210,7 @@ async fn a_new_verified_email_creates_a_member_and_signs_them_in() {
     }
     let waiting = cookie_pair(&waiting);
     assert_eq!(count_rows(&app, "users").await, 0);
-    let page = app
-        .client
-        .get(app.url("/signup/provider"))
-        .header("cookie", &waiting)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page_with_cookie("/signup/provider", &waiting).await;
     assert!(
         page.contains("ada@example.org") && page.contains(r#"value="Ada Lovelace""#),
         "{page}"
@@ -257,16 +248,7 @@ async fn a_new_verified_email_creates_a_member_and_signs_them_in() {
     assert!(member.email_verified, "the provider verified it");
     assert_eq!(member.display_name, "Ada Lovelace");
     assert_eq!(member.role, Role::Member);
-    let account = app
-        .client
-        .get(app.url("/account"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let account = app.page_with_cookie("/account", &cookie).await;
     assert!(account.contains("ada@example.org"), "the account page works");
 
     let (issuer, subject): (String, String) = sqlx::query_as("SELECT issuer, subject FROM oidc_identities")
@@ -333,16 +315,7 @@ async fn below_the_minimum_age_a_provider_sign_up_stores_nothing() {
         "{error:?}"
     );
     assert_nothing_stored(&app).await;
-    let page = app
-        .client
-        .get(app.url("/signup/provider"))
-        .header("cookie", &waiting)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page_with_cookie("/signup/provider", &waiting).await;
     assert!(
         page.contains(r#"data-testid="provider-sign-up-expired""#),
         "the waiting sign-up is gone"

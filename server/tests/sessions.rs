@@ -167,16 +167,7 @@ async fn members_can_end_their_own_sessions_but_not_anyone_elses() {
         .unwrap();
     assert!(signed_out.text().await.unwrap().contains("Unauthorized"));
 
-    let page = app
-        .client
-        .get(app.url("/account/sessions"))
-        .header("cookie", &ada)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.page_with_cookie("/account/sessions", &ada).await;
     assert!(
         page.contains("This device"),
         "the sessions page marks the current session"
@@ -191,16 +182,7 @@ async fn the_header_shows_the_signed_in_member() {
     let app = spawn_app().await;
     create_member(&app, "ada@example.org", "Ada Lovelace", true).await;
     let cookie = signed_in(&app, "ada@example.org").await;
-    let html = app
-        .client
-        .get(app.url("/"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page_with_cookie("/", &cookie).await;
     assert!(html.contains(r#"data-testid="member-name""#) && html.contains("Ada Lovelace"));
     let anonymous = app.get("/").await.text().await.unwrap();
     assert!(anonymous.contains(r#"href="/signin""#));

@@ -41,6 +41,19 @@ impl TestApp {
             .expect("GET reaches the test server")
     }
 
+    /// The body of a GET sent with a `cookie` header (`name=value; …`).
+    pub async fn page_with_cookie(&self, path: &str, cookie: &str) -> String {
+        self.client
+            .get(self.url(path))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .expect("GET reaches the test server")
+            .text()
+            .await
+            .expect("the body arrives")
+    }
+
     /// Seeds a small demo library (rendering takes a moment per image).
     pub async fn seed(&self, images: u32) {
         server::demo::seed(

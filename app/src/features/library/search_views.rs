@@ -139,7 +139,12 @@ fn FilterBar(asked: SearchRequest, contributors: Vec<Choice>, categories: Vec<Ch
     } else {
         vec![Sort::Newest, Sort::Popular]
     };
-    let select_class = "h-10 rounded-lg border border-line bg-surface px-3 text-sm text-ink focus:border-accent";
+    let orientations: Vec<(String, String)> = ORIENTATIONS
+        .iter()
+        .map(|(value, label)| ((*value).to_owned(), (*label).to_owned()))
+        .collect();
+    let contributors: Vec<(String, String)> = contributors.into_iter().map(|c| (c.slug, c.name)).collect();
+    let categories: Vec<(String, String)> = categories.into_iter().map(|c| (c.slug, c.name)).collect();
     view! {
         <Form method="GET" action="/search" attr:class="mt-6 rounded-2xl border border-line bg-surface p-4" attr:data-testid="search-filters">
             <div class="flex flex-col gap-3 sm:flex-row">
@@ -156,45 +161,30 @@ fn FilterBar(asked: SearchRequest, contributors: Vec<Choice>, categories: Vec<Ch
                 <button type="submit" class="btn-primary">"Search"</button>
             </div>
             <div class="mt-4 flex flex-wrap items-end gap-4">
-                <label class="flex flex-col gap-1 text-xs font-medium text-muted">
-                    "Orientation"
-                    <select name="orientation" class=select_class>
-                        <option value="" selected=asked.orientation.is_empty()>"Any"</option>
-                        {ORIENTATIONS
-                            .iter()
-                            .map(|(value, label)| view! { <option value=*value selected=asked.orientation == *value>{*label}</option> })
-                            .collect_view()}
-                    </select>
-                </label>
-                <label class="flex flex-col gap-1 text-xs font-medium text-muted">
-                    "Contributor"
-                    <select name="contributor" class=select_class>
-                        <option value="" selected=asked.contributor.is_empty()>"Anyone"</option>
-                        {contributors
-                            .into_iter()
-                            .map(|c| {
-                                let selected = asked.contributor == c.slug;
-                                view! { <option value=c.slug selected=selected>{c.name}</option> }
-                            })
-                            .collect_view()}
-                    </select>
-                </label>
-                <label class="flex flex-col gap-1 text-xs font-medium text-muted">
-                    "Category"
-                    <select name="category" class=select_class>
-                        <option value="" selected=asked.category.is_empty()>"All"</option>
-                        {categories
-                            .into_iter()
-                            .map(|c| {
-                                let selected = asked.category == c.slug;
-                                view! { <option value=c.slug selected=selected>{c.name}</option> }
-                            })
-                            .collect_view()}
-                    </select>
-                </label>
+                <FilterSelect
+                    label="Orientation"
+                    name="orientation"
+                    any="Any"
+                    choices=orientations
+                    current=asked.orientation.clone()
+                />
+                <FilterSelect
+                    label="Contributor"
+                    name="contributor"
+                    any="Anyone"
+                    choices=contributors
+                    current=asked.contributor.clone()
+                />
+                <FilterSelect
+                    label="Category"
+                    name="category"
+                    any="All"
+                    choices=categories
+                    current=asked.category.clone()
+                />
                 <label class="flex flex-col gap-1 text-xs font-medium text-muted">
                     "Sort"
-                    <select name="sort" class=select_class>
+                    <select name="sort" class=SELECT_CLASS>
                         {sort_choices
                             .into_iter()
                             .map(|sort| {
@@ -281,5 +271,35 @@ fn NoResults(asked: SearchRequest, categories: Vec<Choice>) -> impl IntoView {
                 })}
             </div>
         </EmptyState>
+    }
+}
+
+const SELECT_CLASS: &str = "h-10 rounded-lg border border-line bg-surface px-3 text-sm text-ink focus:border-accent";
+
+/// One labelled filter `<select>`: "any" (the empty value) first, then the choices as
+/// `(value, label)`, with `current` selected.
+#[component]
+fn FilterSelect(
+    label: &'static str,
+    name: &'static str,
+    any: &'static str,
+    choices: Vec<(String, String)>,
+    current: String,
+) -> impl IntoView {
+    let options = choices
+        .into_iter()
+        .map(|(value, text)| {
+            let selected = current == value;
+            view! { <option value=value selected=selected>{text}</option> }
+        })
+        .collect_view();
+    view! {
+        <label class="flex flex-col gap-1 text-xs font-medium text-muted">
+            {label}
+            <select name=name class=SELECT_CLASS>
+                <option value="" selected=current.is_empty()>{any}</option>
+                {options}
+            </select>
+        </label>
     }
 }
