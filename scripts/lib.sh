@@ -59,7 +59,7 @@ ensure_node() {
   fi
   local stamp="$ROOT/node_modules/.package-lock.json"
   if [[ ! -f $stamp || "$ROOT/package-lock.json" -nt $stamp ]]; then
-    say "Installing npm packages (Tailwind, wasm-opt, playwright-core)"
+    say "Installing npm packages (Tailwind, wasm-opt, PostHog's browser bundle, playwright-core)"
     # Not `npm ci`: the registry reachable here does not serve Tailwind's native packages for
     # other platforms, so the lock cannot list them and `npm ci` calls it out of sync.
     # `npm install` follows the lock for everything it lists and leaves it unchanged.
@@ -98,6 +98,9 @@ ensure_build_tools() {
 build_release() {
   say "Building the release site (cargo leptos build --release)"
   (cd "$ROOT" && cargo leptos build --release --precompress)
+  # PostHog's browser bundle from npm, served from our own origin (never PostHog's CDN) and
+  # loaded only after analytics consent; its no-external build never fetches more code.
+  install -D -m 644 "$ROOT/node_modules/posthog-js/dist/array.no-external.js" "$ROOT/target/site/vendor/posthog.js"
 }
 
 # Starts a PostgreSQL cluster of Debian's postgresql on a random loopback port in a

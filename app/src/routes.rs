@@ -18,7 +18,9 @@ use crate::{
             views::{ContributorsPage, HomePage, LibraryPage},
         },
         privacy::{
+            analytics::Analytics,
             banner::{provide_consent, ConsentBanner, CookiesPage},
+            data_views::MyDataPage,
             policy::{PrivacyPage, TermsPage},
         },
     },
@@ -91,6 +93,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/confirm-email") view=ConfirmEmailChangePage ssr=SsrMode::InOrder/>
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::InOrder/>
                     <Route path=path!("/account/sessions") view=SessionsPage ssr=SsrMode::InOrder/>
+                    <Route path=path!("/account/data") view=MyDataPage ssr=SsrMode::InOrder/>
                     <Route path=path!("/admin/outbox") view=OutboxPage ssr=SsrMode::InOrder/>
                     <Route path=path!("/cookies") view=CookiesPage ssr=SsrMode::InOrder/>
                     <Route path=path!("/privacy") view=PrivacyPage ssr=SsrMode::InOrder/>
@@ -99,6 +102,7 @@ pub fn App() -> impl IntoView {
             </main>
             <SiteFooter/>
             <ConsentBanner/>
+            <Analytics/>
         </Router>
     }
 }

@@ -5,13 +5,13 @@ use crate::{
     middleware::{
         client_address::{client_address, AddressPolicy},
         same_origin::{same_origin_guard, OriginPolicy},
-        security_headers::{security_headers, CspNonce},
+        security_headers::{security_headers, CspNonce, CspSources},
         server_fn_status::server_fn_error_status,
     },
-    routes::{avatar, health, images, oidc as oidc_routes, static_files, stored, well_known},
+    routes::{avatar, exports, health, images, oidc as oidc_routes, static_files, stored, well_known},
 };
 use app::{
-    features::library::ingest::IngestJob,
+    features::{library::ingest::IngestJob, privacy::export::ExportJob},
     platform::{
         config::Config,
         db::Database,
@@ -119,6 +119,9 @@ pub fn router(state: AppState) -> Router {
     let origin_policy = Arc::new(OriginPolicy {
         public_origin: config.public_url.clone(),
     });
+    let csp_sources = Arc::new(CspSources {
+        analytics_origin: config.posthog.as_ref().map(|posthog| posthog.host.clone()),
+    });
     let address_policy = Arc::new(AddressPolicy {
         trusted_proxies: config.trusted_proxies.clone(),
         country_header: config.country_header.clone(),
@@ -139,6 +142,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/.well-known/gpc.json", get(well_known::gpc))
         .merge(avatar::router())
+        .merge(exports::router())
         .merge(oidc_routes::router())
         .merge(images::router())
         .route("/media/{*key}", get(stored::media))
@@ -160,7 +164,7 @@ pub fn router(state: AppState) -> Router {
         .layer(CompressionLayer::new())
         .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
         .layer(from_fn_with_state(origin_policy, same_origin_guard))
-        .layer(from_fn(security_headers))
+        .layer(from_fn_with_state(csp_sources, security_headers))
         .layer(CatchPanicLayer::new())
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
@@ -192,6 +196,12 @@ impl Application {
             .register(IngestJob {
                 db: state.db.clone(),
                 media: state.media.clone(),
+            })
+            .register(ExportJob {
+                db: state.db.clone(),
+                media: state.media.clone(),
+                jobs: state.jobs.clone(),
+                config: state.config.clone(),
             });
         Ok(Application {
             listener,
@@ -264,8 +274,9 @@ impl Application {
 }
 
 /// Housekeeping every minute: forget idle rate-limit keys, remove expired sessions, used
-/// or expired account links and outbox mail past its retention, and apply the privacy
-/// retention rules (old downloads to daily totals, old session addresses cleared).
+/// or expired account links and outbox mail past its retention, apply the privacy
+/// retention rules (old downloads to daily totals, old session addresses cleared), delete
+/// data exports past their 7 days and accounts whose deletion grace period ended.
 async fn maintenance(state: AppState, mut stop: watch::Receiver<bool>) {
     loop {
         tokio::select! {
@@ -305,6 +316,13 @@ async fn maintenance(state: AppState, mut stop: watch::Receiver<bool>) {
             ),
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "could not apply retention"),
+        }
+        report_purge(
+            "expired data exports",
+            app::features::privacy::export::purge_expired(db, &state.media, now).await,
+        );
+        if let Err(error) = app::features::privacy::deletion::run_due(db, &state.media, now).await {
+            tracing::warn!(%error, "could not delete accounts whose grace period ended");
         }
     }
 }

@@ -370,6 +370,41 @@ async fn members_can_remove_their_avatar() {
 }
 
 #[tokio::test]
+async fn a_replaced_or_removed_avatar_file_is_deleted_unless_another_member_uses_it() {
+    let app = spawn_app().await;
+    let (_, cookie) = member(&app, "grace@example.org").await;
+    let (other, other_cookie) = member(&app, "ada@example.org").await;
+    let exists = |key: &str| app.state.media.local_root().unwrap().join(key).exists();
+
+    // The same picture gives both members the same content-addressed file.
+    upload(&app, &cookie, false, &png_with_exif()).await;
+    upload(&app, &other_cookie, false, &png_with_exif()).await;
+    let shared = avatar_key(&app, other).await.unwrap();
+    upload(&app, &cookie, false, &jpeg_with_exif()).await;
+    assert!(exists(&shared), "still Ada's avatar");
+
+    // Ada replaces it: nobody uses the old file now, so it goes.
+    upload(&app, &other_cookie, false, &photo(64, 48, ImageFormat::Png)).await;
+    let replacement = avatar_key(&app, other).await.unwrap();
+    assert_ne!(replacement, shared);
+    assert!(!exists(&shared), "the replaced file is deleted");
+
+    let removed = app
+        .client
+        .post(app.url("/account/avatar/remove"))
+        .header("cookie", &other_cookie)
+        .header("accept", HTML)
+        .form(&[] as &[(&str, &str)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&removed), "/account?avatar=removed");
+    assert!(!exists(&replacement), "the removed file is deleted");
+    assert_eq!(stored_files(&app).len(), 1, "only Grace's current avatar is left");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn the_account_page_shows_the_avatar_and_only_known_messages() {
     let app = spawn_app().await;
     let (id, cookie) = member(&app, "grace@example.org").await;

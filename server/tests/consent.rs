@@ -287,3 +287,68 @@ async fn the_privacy_policy_lists_every_inventoried_category_and_the_configured_
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn posthog_is_in_the_page_only_when_configured_and_allowed() {
+    let analytics_allowed = "atelier_consent=1.01.analyticsok";
+    let rejected = "atelier_consent=1.00.analyticsno";
+
+    // Not configured: nothing, whatever the choice; the CSP sends requests home only.
+    let plain = spawn_app().await;
+    let page = plain
+        .client
+        .get(plain.url("/"))
+        .header("cookie", analytics_allowed)
+        .send()
+        .await
+        .unwrap();
+    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(csp.contains("connect-src 'self';"), "{csp}");
+    let body = page.text().await.unwrap();
+    assert!(!body.contains("/analytics.js") && !body.contains("posthog"));
+    plain.stop().await;
+
+    let app = spawn_app_with(
+        |values| {
+            values.insert("ATELIER_POSTHOG_KEY".into(), "phc_testkey".into());
+            values.insert("ATELIER_POSTHOG_HOST".into(), "https://ph.example".into());
+        },
+        server::jobs::registry(),
+    )
+    .await;
+    let loader = r#"<script src="/analytics.js""#;
+    for (cookie, gpc, what) in [
+        (None, None, "a first visit"),
+        (Some(rejected), None, "a rejection"),
+        (None, Some("1"), "Global Privacy Control"),
+    ] {
+        let mut headers = Vec::new();
+        if let Some(cookie) = cookie {
+            headers.push(("cookie", cookie));
+        }
+        if let Some(gpc) = gpc {
+            headers.push(("sec-gpc", gpc));
+        }
+        let body = html(&app, "/", &headers).await;
+        assert!(!body.contains(loader), "{what}: no analytics script");
+        assert!(!body.contains("/vendor/posthog.js"), "{what}: nor PostHog's");
+    }
+    let allowed = app
+        .client
+        .get(app.url("/"))
+        .header("cookie", analytics_allowed)
+        .send()
+        .await
+        .unwrap();
+    let csp = allowed.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("connect-src 'self' https://ph.example;"), "{csp}");
+    let body = allowed.text().await.unwrap();
+    assert!(body.contains(loader), "the loader once analytics is allowed");
+    assert!(body.contains(r#"data-key="phc_testkey""#) && body.contains(r#"data-host="https://ph.example""#));
+    let policy = html(&app, "/privacy", &[]).await;
+    assert!(policy.contains(r#"data-testid="policy-analytics""#) && policy.contains("https://ph.example"));
+    app.stop().await;
+}

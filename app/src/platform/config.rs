@@ -52,6 +52,12 @@ pub struct Config {
     pub privacy_contact: String,
     /// Days a session keeps the IP address it signed in from (`ATELIER_SESSION_IP_DAYS`).
     pub session_ip_days: u32,
+    /// Days between asking to delete an account and its deletion, during which the member
+    /// can cancel (`ATELIER_DELETION_GRACE_DAYS`).
+    pub deletion_grace_days: u32,
+    /// PostHog product analytics (`ATELIER_POSTHOG_KEY`, `ATELIER_POSTHOG_HOST`), started in
+    /// the browser only after analytics consent; `None` loads no analytics script at all.
+    pub posthog: Option<crate::features::privacy::analytics::PostHogSettings>,
 }
 
 /// A configuration problem, always naming the variable at fault.
@@ -255,11 +261,21 @@ impl Config {
 
         let session_ip_days =
             parse_number("ATELIER_SESSION_IP_DAYS", get("ATELIER_SESSION_IP_DAYS"), 7, 1..=30)? as u32;
+        let deletion_grace_days = parse_number(
+            "ATELIER_DELETION_GRACE_DAYS",
+            get("ATELIER_DELETION_GRACE_DAYS"),
+            30,
+            1..=90,
+        )? as u32;
+
+        let posthog = parse_posthog(get("ATELIER_POSTHOG_KEY"), get("ATELIER_POSTHOG_HOST"))?;
 
         Ok(Config {
+            posthog,
             policy_version,
             privacy_contact,
             session_ip_days,
+            deletion_grace_days,
             secret_key,
             oidc,
             min_age,
@@ -281,6 +297,33 @@ impl Config {
             country_header,
         })
     }
+}
+
+/// PostHog is on when a project key is given; its host defaults to PostHog's EU cloud.
+fn parse_posthog(
+    key: Option<String>,
+    host: Option<String>,
+) -> Result<Option<crate::features::privacy::analytics::PostHogSettings>, ConfigError> {
+    let Some(key) = key else {
+        return match host {
+            Some(_) => Err(invalid(
+                "ATELIER_POSTHOG_HOST",
+                "is set, but ATELIER_POSTHOG_KEY is not: set both to turn PostHog on",
+            )),
+            None => Ok(None),
+        };
+    };
+    // A project key is public (it ships to browsers) but lands in an HTML attribute and a
+    // script: only the characters PostHog's keys use are accepted.
+    if key.len() > 100 || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+        return Err(invalid(
+            "ATELIER_POSTHOG_KEY",
+            "expected a PostHog project API key such as phc_AbC123",
+        ));
+    }
+    let host = parse_origin(host.as_deref().unwrap_or("https://eu.i.posthog.com"))
+        .map_err(|problem| invalid("ATELIER_POSTHOG_HOST", problem))?;
+    Ok(Some(crate::features::privacy::analytics::PostHogSettings { key, host }))
 }
 
 fn invalid(variable: &'static str, problem: impl Into<String>) -> ConfigError {
@@ -380,6 +423,41 @@ mod tests {
         assert_eq!(set.privacy_contact, "privacy@atelier.example");
         let error = config(&[("ATELIER_PRIVACY_CONTACT", "write to us")]).unwrap_err();
         assert_eq!(error.variable, "ATELIER_PRIVACY_CONTACT");
+    }
+
+    #[test]
+    fn posthog_needs_a_key_and_an_origin() {
+        assert_eq!(config(&[]).unwrap().posthog, None);
+        let on = config(&[("ATELIER_POSTHOG_KEY", "phc_abc123")])
+            .unwrap()
+            .posthog
+            .unwrap();
+        assert_eq!(
+            (on.key.as_str(), on.host.as_str()),
+            ("phc_abc123", "https://eu.i.posthog.com")
+        );
+        let own = config(&[
+            ("ATELIER_POSTHOG_KEY", "phc_abc123"),
+            ("ATELIER_POSTHOG_HOST", "https://ph.atelier.example/"),
+        ])
+        .unwrap();
+        assert_eq!(own.posthog.unwrap().host, "https://ph.atelier.example");
+        for (pairs, variable) in [
+            (
+                &[("ATELIER_POSTHOG_HOST", "https://ph.example")][..],
+                "ATELIER_POSTHOG_HOST",
+            ),
+            (&[("ATELIER_POSTHOG_KEY", "phc_<script>")][..], "ATELIER_POSTHOG_KEY"),
+            (
+                &[
+                    ("ATELIER_POSTHOG_KEY", "phc_x"),
+                    ("ATELIER_POSTHOG_HOST", "https://ph.example/capture"),
+                ][..],
+                "ATELIER_POSTHOG_HOST",
+            ),
+        ] {
+            assert_eq!(config(pairs).unwrap_err().variable, variable);
+        }
     }
 
     #[test]

@@ -20,6 +20,8 @@ use std::{
 
 /// Where uploads wait for the variant pipeline.
 const STAGING: &str = "staging";
+/// Where members' data exports wait to be downloaded. Never served under `/media`.
+const EXPORTS: &str = "exports";
 
 const BUCKET_VAR: &str = "ATELIER_S3_BUCKET";
 const REGION_VAR: &str = "ATELIER_S3_REGION";
@@ -225,6 +227,26 @@ impl MediaStore {
         }
     }
 
+    /// Stores a member's data export under `exports/<random>.zip` and returns that key. The
+    /// name is random, not a content address: an export is private to one member, and only
+    /// the export route (which checks who is asking) ever reads it.
+    pub async fn put_export(&self, bytes: Bytes) -> io::Result<String> {
+        let key = format!("{EXPORTS}/{}.zip", super::secrets::random_hex(32));
+        self.objects
+            .put(&object_path(&key)?, PutPayload::from_bytes(bytes))
+            .await
+            .map_err(io_error)?;
+        Ok(key)
+    }
+
+    /// Removes the object under `key`; one already gone is not an error.
+    pub async fn delete(&self, key: &str) -> io::Result<()> {
+        match self.objects.delete(&object_path(key)?).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(error) => Err(io_error(error)),
+        }
+    }
+
     /// The whole object under `key`.
     pub async fn read(&self, key: &str) -> io::Result<Bytes> {
         let found = self.objects.get(&object_path(key)?).await.map_err(io_error)?;
@@ -325,6 +347,28 @@ mod tests {
         assert_eq!(std::fs::read(root.join(&first)).unwrap(), b"hello");
         assert_eq!(store.size(&first).await.unwrap(), 5);
         assert_ne!(store.put(Bytes::from_static(b"other"), "txt").await.unwrap(), first);
+        std::fs::remove_dir_all(root).ok();
+    }
+
+    #[tokio::test]
+    async fn exports_get_private_random_keys_and_can_be_deleted_twice() {
+        let root = temporary_root("exports");
+        let store = MediaStore::local(&root).unwrap();
+        let first = store.put_export(Bytes::from_static(b"PK zip")).await.unwrap();
+        let second = store.put_export(Bytes::from_static(b"PK zip")).await.unwrap();
+        assert!(first.starts_with("exports/") && first.ends_with(".zip"), "{first}");
+        assert_ne!(first, second, "the same bytes still get a new, unguessable name");
+        assert!(
+            !MediaStore::is_public_key(&first),
+            "exports are never served under /media"
+        );
+        assert_eq!(store.read(&first).await.unwrap(), Bytes::from_static(b"PK zip"));
+        store.delete(&first).await.unwrap();
+        assert_eq!(store.read(&first).await.unwrap_err().kind(), io::ErrorKind::NotFound);
+        store
+            .delete(&first)
+            .await
+            .expect("deleting what is gone is not an error");
         std::fs::remove_dir_all(root).ok();
     }
 

@@ -11,5 +11,6 @@ pub mod mail;
 pub mod media;
 pub mod rate_limit;
 pub mod request;
+pub mod secrets;
 pub mod signing;
 pub mod state;

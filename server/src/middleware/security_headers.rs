@@ -3,29 +3,42 @@
 //! hydration script carries the same value the header allows.
 
 use axum::{
-    extract::Request,
+    extract::{Request, State},
     http::{header, HeaderValue},
     middleware::Next,
     response::Response,
 };
+use std::sync::Arc;
 
 /// The nonce for this response's inline scripts.
 #[derive(Clone, Debug)]
 pub struct CspNonce(pub String);
 
+/// Origins the policy allows beyond our own.
+#[derive(Clone, Debug, Default)]
+pub struct CspSources {
+    /// The configured PostHog host: analytics events may be sent there, and nowhere else.
+    pub analytics_origin: Option<String>,
+}
+
 /// Scripts: only ours and those carrying the nonce; `wasm-unsafe-eval` lets the browser
 /// compile our wasm. Style attributes are allowed (per-image aspect ratios and colours);
-/// style elements and scripts are not.
-pub fn content_security_policy(nonce: &str) -> String {
+/// style elements and scripts are not. Requests go to our origin, and to the analytics
+/// host only when one is configured.
+pub fn content_security_policy(nonce: &str, sources: &CspSources) -> String {
+    let connect = match &sources.analytics_origin {
+        Some(origin) => format!("'self' {origin}"),
+        None => "'self'".to_owned(),
+    };
     format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
          style-src 'self' 'nonce-{nonce}'; style-src-attr 'unsafe-inline'; img-src 'self' data: blob:; \
-         font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+         font-src 'self'; connect-src {connect}; object-src 'none'; base-uri 'none'; form-action 'self'; \
          frame-ancestors 'none'"
     )
 }
 
-pub async fn security_headers(mut request: Request, next: Next) -> Response {
+pub async fn security_headers(State(sources): State<Arc<CspSources>>, mut request: Request, next: Next) -> Response {
     let nonce = leptos::nonce::Nonce::new().to_string();
     request.extensions_mut().insert(CspNonce(nonce.clone()));
     let mut response = next.run(request).await;
@@ -35,7 +48,7 @@ pub async fn security_headers(mut request: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
     if is_html {
-        if let Ok(value) = HeaderValue::from_str(&content_security_policy(&nonce)) {
+        if let Ok(value) = HeaderValue::from_str(&content_security_policy(&nonce, &sources)) {
             headers.insert(header::CONTENT_SECURITY_POLICY, value);
         }
     }
@@ -55,11 +68,33 @@ pub async fn security_headers(mut request: Request, next: Next) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::content_security_policy;
+    use super::{content_security_policy, CspSources};
+
+    #[test]
+    fn requests_go_to_the_analytics_host_only_when_one_is_configured() {
+        let directive = |csp: &str| {
+            csp.split(';')
+                .map(str::trim)
+                .find(|d| d.starts_with("connect-src "))
+                .unwrap()
+                .to_owned()
+        };
+        assert_eq!(
+            directive(&content_security_policy("n", &CspSources::default())),
+            "connect-src 'self'"
+        );
+        let sources = CspSources {
+            analytics_origin: Some("https://eu.i.posthog.com".into()),
+        };
+        assert_eq!(
+            directive(&content_security_policy("n", &sources)),
+            "connect-src 'self' https://eu.i.posthog.com"
+        );
+    }
 
     #[test]
     fn policy_allows_only_nonced_scripts() {
-        let csp = content_security_policy("abc123");
+        let csp = content_security_policy("abc123", &CspSources::default());
         let script_src = csp
             .split(';')
             .map(str::trim)

@@ -11,14 +11,16 @@
 //! code runs. Bad input never changes anything: the member keeps their current avatar.
 
 use app::{
-    features::accounts::{
-        service,
-        session::{self, CurrentMember},
+    features::{
+        accounts::{
+            service,
+            session::{self, CurrentMember},
+        },
+        privacy::member_data,
     },
     platform::{
         image_upload::{process_avatar, UploadError, AVATAR_SIDE, MAX_UPLOAD_BYTES},
         media::MediaStore,
-        request,
         state::AppState,
     },
 };
@@ -143,10 +145,7 @@ impl From<sqlx::Error> for Refusal {
 /// The member behind the request's session cookie. A route is not a server function, so it
 /// reads the cookie from the request head itself, through the same session lookup.
 async fn signed_in(state: &AppState, parts: &Parts) -> Result<Option<CurrentMember>, sqlx::Error> {
-    match request::cookie(parts, session::cookie_name(&state.config)) {
-        Some(token) => session::resolve(&state.db, &token).await,
-        None => Ok(None),
-    }
+    session::of_request(&state.db, &state.config, parts).await
 }
 
 /// `POST /account/avatar`: stores a new avatar for the signed-in member.
@@ -203,8 +202,9 @@ async fn store_upload(state: &AppState, parts: &Parts, multipart: &mut Multipart
             Refusal::Internal
         })?;
 
-    service::set_avatar(&state.db, member.user_id, &key).await?;
+    let replaced = service::set_avatar(&state.db, member.user_id, &key).await?;
     tracing::info!(user_id = member.user_id, "avatar updated");
+    forget_file(state, replaced).await;
     Ok(key)
 }
 
@@ -273,9 +273,19 @@ pub async fn remove(State(state): State<AppState>, parts: Parts) -> Response {
 
 async fn clear_avatar(state: &AppState, parts: &Parts) -> Result<(), Refusal> {
     let member = signed_in(state, parts).await?.ok_or(Refusal::SignedOut)?;
-    service::clear_avatar(&state.db, member.user_id).await?;
+    let removed = service::clear_avatar(&state.db, member.user_id).await?;
     tracing::info!(user_id = member.user_id, "avatar removed");
+    forget_file(state, removed).await;
     Ok(())
+}
+
+/// Removes the file of an avatar no longer in use, as the privacy policy promises. The
+/// member's change has already succeeded, so a failure here is logged, not reported.
+async fn forget_file(state: &AppState, key: Option<String>) {
+    let Some(key) = key else { return };
+    if let Err(error) = member_data::remove_if_unused(&state.db, &state.media, &key).await {
+        tracing::warn!(%error, "could not check whether an old avatar is still in use");
+    }
 }
 
 #[cfg(test)]

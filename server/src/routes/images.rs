@@ -18,7 +18,7 @@ use app::{
         accounts::session,
         library::service::{self, StoredFile, Variant},
     },
-    platform::{clock::now_unix, request, signing, state::AppState},
+    platform::{clock::now_unix, signing, state::AppState},
 };
 use axum::{
     extract::{Path, Query, Request, State},
@@ -217,16 +217,12 @@ pub async fn download(
 
     // One count per link: the token is unique to (image, size, expiry).
     let (parts, body) = request.into_parts();
-    let member = request::cookie(&parts, session::cookie_name(&state.config));
+    let user_id = session::of_request(&state.db, &state.config, &parts)
+        .await
+        .ok()
+        .flatten()
+        .map(|member| member.user_id);
     let request = Request::from_parts(parts, body);
-    let user_id = match member {
-        Some(token) => session::resolve(&state.db, &token)
-            .await
-            .ok()
-            .flatten()
-            .map(|member| member.user_id),
-        None => None,
-    };
     let link = query.token.unwrap_or_default();
     if let Err(error) = service::record_download(&state.db, file.image_id, user_id, variant, &link, now).await {
         tracing::error!(%error, "could not record a download");

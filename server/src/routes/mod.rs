@@ -1,7 +1,8 @@
 //! HTTP routes outside Leptos: health probes, static files, library images and downloads,
-//! avatar uploads, single sign-on and `/.well-known` answers.
+//! avatar uploads, members' data exports, single sign-on and `/.well-known` answers.
 
 pub mod avatar;
+pub mod exports;
 pub mod health;
 pub mod images;
 pub mod oidc;

@@ -45,7 +45,14 @@ pub async fn sign_in(
     let user_id = service::authenticate(&state.db, &email, &password).await?;
     let remember = remember.is_some_and(|value| !value.is_empty() && value != "false");
     guard::begin_session(user_id, remember).await?;
-    leptos_axum::redirect(&guard::safe_next(next.as_deref()));
+    // A member whose account is waiting to be deleted lands where they can cancel that.
+    let scheduled = crate::features::privacy::deletion::scheduled(&state.db, user_id).await?;
+    let next = if scheduled.is_some() {
+        "/account/data".to_owned()
+    } else {
+        guard::safe_next(next.as_deref())
+    };
+    leptos_axum::redirect(&next);
     Ok(())
 }
 

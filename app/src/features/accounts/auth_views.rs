@@ -52,6 +52,8 @@ pub fn SignInPage() -> impl IntoView {
             Some("Your password was changed and every device was signed out. Sign in with the new password.")
         } else if query.get("email_changed").is_some() {
             Some("Your new email address is confirmed. Sign in with it.")
+        } else if query.get("deletion_scheduled").is_some() {
+            Some("Your account is scheduled for deletion and you were signed out everywhere. Changed your mind? Sign in before the date in our email and cancel it.")
         } else {
             None
         }

@@ -195,26 +195,32 @@ pub async fn account(db: &Database, user_id: i64) -> Result<AccountRecord, sqlx:
     })
 }
 
-/// Points the member's avatar at a stored media key. The previous file stays: keys are
-/// content addresses another member's avatar may share.
-pub async fn set_avatar(db: &Database, user_id: i64, key: &str) -> Result<(), sqlx::Error> {
+/// Points the member's avatar at a stored media key and returns the key it replaced, so
+/// the caller can remove that file when nothing else uses it (keys are content addresses
+/// another member's avatar may share).
+pub async fn set_avatar(db: &Database, user_id: i64, key: &str) -> Result<Option<String>, sqlx::Error> {
+    replace_avatar(db, user_id, Some(key)).await
+}
+
+/// Back to initials; returns the key that was in use, as [`set_avatar`] does.
+pub async fn clear_avatar(db: &Database, user_id: i64) -> Result<Option<String>, sqlx::Error> {
+    replace_avatar(db, user_id, None).await
+}
+
+async fn replace_avatar(db: &Database, user_id: i64, key: Option<&str>) -> Result<Option<String>, sqlx::Error> {
+    let mut tx = db.pool().begin().await?;
+    let previous: Option<Option<String>> = sqlx::query_scalar("SELECT avatar_key FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(&mut *tx)
+        .await?;
     sqlx::query("UPDATE users SET avatar_key = $1, updated_at = $2 WHERE id = $3")
         .bind(key)
         .bind(now_unix())
         .bind(user_id)
-        .execute(db.pool())
+        .execute(&mut *tx)
         .await?;
-    Ok(())
-}
-
-/// Back to initials.
-pub async fn clear_avatar(db: &Database, user_id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE users SET avatar_key = NULL, updated_at = $1 WHERE id = $2")
-        .bind(now_unix())
-        .bind(user_id)
-        .execute(db.pool())
-        .await?;
-    Ok(())
+    tx.commit().await?;
+    Ok(previous.flatten().filter(|previous| Some(previous.as_str()) != key))
 }
 
 /// The id and display name behind an email address, if there is an account.

@@ -3,9 +3,7 @@
 
 use super::Role;
 use crate::platform::{clock::now_unix, config::Config, db::Database, request};
-use argon2::password_hash::rand_core::{OsRng, RngCore};
 use axum::http::request::Parts;
-use sha2::{Digest, Sha256};
 use sqlx::Row;
 use std::fmt;
 
@@ -24,9 +22,7 @@ pub struct SessionToken(String);
 
 impl SessionToken {
     fn generate() -> Self {
-        let mut bytes = [0u8; 32];
-        OsRng.fill_bytes(&mut bytes);
-        SessionToken(hex::encode(bytes))
+        SessionToken(crate::platform::secrets::random_hex(32))
     }
 
     pub fn expose(&self) -> &str {
@@ -41,7 +37,7 @@ impl fmt::Debug for SessionToken {
 }
 
 pub fn hash_token(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
+    crate::platform::secrets::sha256_hex(token)
 }
 
 /// Where a session was started from, as stored for the member's session list.
@@ -66,9 +62,7 @@ pub struct CurrentMember {
 }
 
 fn random_handle() -> String {
-    let mut bytes = [0u8; 9];
-    OsRng.fill_bytes(&mut bytes);
-    hex::encode(bytes)
+    crate::platform::secrets::random_hex(9)
 }
 
 /// Starts a session and returns the cookie token and its expiry.
@@ -138,6 +132,15 @@ pub async fn resolve(db: &Database, token: &str) -> Result<Option<CurrentMember>
         session_handle: row.try_get("handle")?,
         remember: row.try_get::<i64, _>("remember")? == 1,
     }))
+}
+
+/// The member behind a request's session cookie, for plain HTTP routes (server functions
+/// ask `guard::current_member`, which reads the same cookie).
+pub async fn of_request(db: &Database, config: &Config, parts: &Parts) -> Result<Option<CurrentMember>, sqlx::Error> {
+    match request::cookie(parts, cookie_name(config)) {
+        Some(token) => resolve(db, &token).await,
+        None => Ok(None),
+    }
 }
 
 /// Ends the session behind a cookie token (sign-out, or rotation at sign-in).

@@ -92,6 +92,13 @@ fn AccountSections(
                 </div>
                 <a href="/account/sessions" class="btn-secondary">"Manage sessions"</a>
             </div>
+            <div class="card flex flex-wrap items-center justify-between gap-4">
+                <div>
+                    <h2 class="font-semibold text-ink">"Your data"</h2>
+                    <p class="mt-1 text-sm text-muted">"See everything we hold about you, download it, or delete your account."</p>
+                </div>
+                <a href="/account/data" class="btn-secondary" data-testid="your-data-link">"Your data"</a>
+            </div>
             {(details.role == super::Role::Admin).then(|| view! {
                 <div class="card flex flex-wrap items-center justify-between gap-4">
                     <div>

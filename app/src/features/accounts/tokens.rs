@@ -3,7 +3,6 @@
 
 use super::session::hash_token;
 use crate::platform::{clock::now_unix, db::Database};
-use argon2::password_hash::rand_core::{OsRng, RngCore};
 use sqlx::Row;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,13 +38,11 @@ pub struct Redeemed {
 }
 
 fn generate() -> String {
-    let mut bytes = [0u8; 32];
-    OsRng.fill_bytes(&mut bytes);
-    hex::encode(bytes)
+    crate::platform::secrets::random_hex(32)
 }
 
 fn well_formed(token: &str) -> bool {
-    token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())
+    crate::platform::secrets::is_secret_shape(token)
 }
 
 /// Issues a token for `email`; earlier unused tokens of the same purpose stop working, so

@@ -222,9 +222,6 @@ pub fn CookiesPage() -> impl IntoView {
                     </tbody>
                 </table>
             </div>
-            {ANALYTICS_COOKIES.is_empty().then(|| view! {
-                <p class="mt-4 text-sm text-muted">"Analytics sets no cookies today: usage is counted on our own server, without identifiers in your browser."</p>
-            })}
         </div>
     }
 }

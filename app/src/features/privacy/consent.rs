@@ -27,7 +27,10 @@ pub const ESSENTIAL_COOKIES: &[(&str, &str)] = &[
 ];
 pub const PREFERENCE_COOKIES: &[(&str, &str)] =
     &[(DOWNLOAD_SIZE_COOKIE, "The download size you picked last, for a year.")];
-pub const ANALYTICS_COOKIES: &[(&str, &str)] = &[];
+pub const ANALYTICS_COOKIES: &[(&str, &str)] = &[(
+    "ph_<project>_posthog",
+    "PostHog's random anonymous id and visit, also kept in local storage. Only when this site uses PostHog and you allow analytics; removed at once when you withdraw.",
+)];
 
 /// The optional cookie categories. Essential cookies (session, consent) are always on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -11,7 +11,7 @@ pub struct DataCategory {
     /// The tables and columns that hold it.
     pub stores: &'static [Store],
     /// Files in media storage that belong to it, if any.
-    pub files: Option<&'static str>,
+    pub files: Option<Files>,
     pub purpose: &'static str,
     pub basis: LegalBasis,
     pub retention: &'static str,
@@ -25,6 +25,16 @@ pub struct Store {
     pub columns: &'static [&'static str],
     /// How a row is tied to a member: what export and deletion look the member up by.
     pub member: MemberLink,
+}
+
+/// Files in media storage, found through the column that holds their keys.
+pub struct Files {
+    /// What they are and where, in a reader's words.
+    pub description: &'static str,
+    pub table: &'static str,
+    pub key_column: &'static str,
+    /// Whether the export carries the files themselves (under `media/`).
+    pub exported: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,8 +70,11 @@ impl LegalBasis {
 pub enum Export {
     /// Every listed column goes into the member's export.
     Yes,
-    /// Exported, leaving out what the text names.
-    Without(&'static str),
+    /// Exported without `columns`, which `what` names in a reader's words.
+    Without {
+        columns: &'static [&'static str],
+        what: &'static str,
+    },
     /// Not exported, for the reason given.
     No(&'static str),
 }
@@ -70,7 +83,7 @@ impl Export {
     pub fn describe(self) -> String {
         match self {
             Self::Yes => "yes".to_owned(),
-            Self::Without(left_out) => format!("yes, without {left_out}"),
+            Self::Without { what, .. } => format!("yes, without {what}"),
             Self::No(reason) => format!("no: {reason}"),
         }
     }
@@ -174,12 +187,17 @@ pub const CATEGORIES: &[DataCategory] = &[
             columns: &["avatar_key"],
             member: MemberLink::Column("id"),
         }],
-        files: Some("the avatar image in media storage (`ATELIER_MEDIA_DIR` or the S3 bucket)"),
+        files: Some(Files {
+            description: "the avatar image in media storage (`ATELIER_MEDIA_DIR` or the S3 bucket)",
+            table: "users",
+            key_column: "avatar_key",
+            exported: true,
+        }),
         purpose: "shown next to the member's name",
         basis: LegalBasis::Contract,
         retention: "until replaced, removed or the account is deleted",
         export: Export::Yes,
-        deletion: Deletion::Delete("the key is cleared and the file removed, unless another record uses the same content"),
+        deletion: Deletion::Delete("the key is cleared and the file removed, unless another account or image uses the same content"),
     },
     DataCategory {
         name: "Account links",
@@ -193,7 +211,10 @@ pub const CATEGORIES: &[DataCategory] = &[
         purpose: "email verification, password reset, change of email",
         basis: LegalBasis::Contract,
         retention: "until used or expired, then purged within a day",
-        export: Export::Without("the link's SHA-256 hash"),
+        export: Export::Without {
+            columns: &["token_hash"],
+            what: "the link's SHA-256 hash",
+        },
         deletion: Deletion::Delete("with the account (foreign-key cascade)"),
     },
     DataCategory {
@@ -209,7 +230,7 @@ pub const CATEGORIES: &[DataCategory] = &[
         basis: LegalBasis::Contract,
         retention: "7 days, purged every minute",
         export: Export::Yes,
-        deletion: Deletion::Delete("every mail to the account's address"),
+        deletion: Deletion::Delete("every mail to the account's addresses, a new one it was changing to included"),
     },
     DataCategory {
         name: "Mail waiting to be sent",
@@ -283,7 +304,10 @@ pub const CATEGORIES: &[DataCategory] = &[
         purpose: "counting each download link once; the member's download history",
         basis: LegalBasis::LegitimateInterest,
         retention: "90 days; then the download is added to a per-day total for the image and size (`download_daily`, which names nobody) and the row is deleted",
-        export: Export::Without("the link hash"),
+        export: Export::Without {
+            columns: &["link_hash"],
+            what: "the link hash",
+        },
         deletion: Deletion::Anonymise("the member reference is removed (`ON DELETE SET NULL`); the anonymous count stays"),
     },
     DataCategory {
@@ -328,8 +352,64 @@ pub const CATEGORIES: &[DataCategory] = &[
         purpose: "keeping the member signed in; showing them where they are signed in; security",
         basis: LegalBasis::Contract,
         retention: "until sign-out, \"sign out everywhere\", or expiry (1 day, or 30 days with \"remember me\"); expired rows are purged every minute, and the IP address is cleared after `ATELIER_SESSION_IP_DAYS` (7 by default)",
-        export: Export::Without("the token hash"),
+        export: Export::Without {
+            columns: &["token_hash"],
+            what: "the token hash",
+        },
         deletion: Deletion::Delete("with the account (foreign-key cascade)"),
+    },
+    DataCategory {
+        name: "Data requests",
+        data: "each export or account deletion asked for: the kind, its status, when it was made, the date it is due by law, when and how it ended",
+        stores: &[Store {
+            table: "data_requests",
+            columns: &["kind", "status", "created_at", "due_at", "closed_at", "outcome"],
+            member: MemberLink::Column("user_id"),
+        }],
+        files: None,
+        purpose: "answering data requests within the legal deadline, and proving that we did",
+        basis: LegalBasis::LegalObligation,
+        retention: "while the account exists; afterwards without the member reference",
+        export: Export::Yes,
+        deletion: Deletion::Anonymise("the member reference is removed (`ON DELETE SET NULL`); the kind, dates and outcome stay as the record that the request was handled"),
+    },
+    DataCategory {
+        name: "Data exports",
+        data: "each export: its status and progress, size, when it was asked for, became ready and expires",
+        stores: &[Store {
+            table: "data_exports",
+            columns: &["status", "progress", "size_bytes", "created_at", "ready_at", "expires_at", "file_key"],
+            member: MemberLink::Column("user_id"),
+        }],
+        files: Some(Files {
+            description: "the export zip in private media storage (under `exports/`, never served publicly)",
+            table: "data_exports",
+            key_column: "file_key",
+            exported: false,
+        }),
+        purpose: "giving the member a copy of their data",
+        basis: LegalBasis::LegalObligation,
+        retention: "the zip is deleted 7 days after it is ready; the record of the export stays while the account exists",
+        export: Export::Without {
+            columns: &["file_key"],
+            what: "the storage key",
+        },
+        deletion: Deletion::Delete("the rows and the zip files"),
+    },
+    DataCategory {
+        name: "Scheduled account deletion",
+        data: "when the member asked to delete the account, and when the deletion happens",
+        stores: &[Store {
+            table: "account_deletions",
+            columns: &["requested_at", "due_at"],
+            member: MemberLink::Column("user_id"),
+        }],
+        files: None,
+        purpose: "deleting the account at the end of the grace period, unless the member cancels",
+        basis: LegalBasis::LegalObligation,
+        retention: "until the deletion happens or is cancelled",
+        export: Export::Yes,
+        deletion: Deletion::Delete("the row goes with the account"),
     },
 ];
 
@@ -346,6 +426,10 @@ pub const UNLINKED: &[Unlinked] = &[
     Unlinked {
         tables: &["download_daily"],
         why: "downloads older than 90 days, counted per image, size and day; the rows they came from, which may have named a member, are deleted as they are counted",
+    },
+    Unlinked {
+        tables: &["account_tombstones"],
+        why: "what remains of a deleted account: its number and the date it was deleted, nothing else",
     },
     Unlinked {
         tables: &["image_hotlinks"],
@@ -404,8 +488,8 @@ pub fn markdown() -> String {
                 }
             })
             .collect();
-        if let Some(files) = category.files {
-            places.push(files.to_owned());
+        if let Some(files) = &category.files {
+            places.push(files.description.to_owned());
         }
         out.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} | {} | {} |\n",

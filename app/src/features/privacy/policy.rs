@@ -33,6 +33,10 @@ pub struct PolicyFacts {
     /// Where to write with a data request (`ATELIER_PRIVACY_CONTACT`).
     pub contact: String,
     pub min_age: u32,
+    /// Days between asking to delete an account and its deletion.
+    pub deletion_grace_days: u32,
+    /// PostHog's host, when the site uses it for analytics (with consent only).
+    pub analytics_host: Option<String>,
 }
 
 /// The inventory and the settings the policy quotes.
@@ -58,6 +62,8 @@ pub async fn privacy_policy() -> Result<PolicyFacts, AppError> {
         not_personal: UNLINKED.iter().map(|unlinked| unlinked.why.to_owned()).collect(),
         contact: state.config.privacy_contact.clone(),
         min_age: state.config.min_age,
+        deletion_grace_days: state.config.deletion_grace_days,
+        analytics_host: state.config.posthog.as_ref().map(|posthog| posthog.host.clone()),
     })
 }
 
@@ -89,6 +95,8 @@ fn PolicyBody(facts: PolicyFacts) -> impl IntoView {
         not_personal,
         contact,
         min_age,
+        deletion_grace_days,
+        analytics_host,
     } = facts;
     view! {
         <p class="mt-2 text-sm text-muted" data-testid="policy-version">
@@ -124,6 +132,11 @@ fn PolicyBody(facts: PolicyFacts) -> impl IntoView {
         </Section>
         <Section title="Who else sees data">
             <p>"Only the services that run the site for us: the mail service that delivers our emails, the storage service that keeps images and avatars when one is configured, and the sign-in provider you choose to use. They act on our instructions. We never sell or rent data to anyone."</p>
+            {analytics_host.map(|host| view! {
+                <p class="mt-3" data-testid="policy-analytics">
+                    {format!("If you allow analytics, the pages you view are also counted by PostHog ({host}) under a random id that is not linked to your account; nothing is sent to it before you allow it, and withdrawing stops it at once and removes its cookie.")}
+                </p>
+            })}
         </Section>
         <Section title="Your rights">
             <p>
@@ -131,9 +144,13 @@ fn PolicyBody(facts: PolicyFacts) -> impl IntoView {
                 <a href="/account" class="font-medium text-accent hover:underline">"account page"</a>
                 ", and see and end your sessions on the "
                 <a href="/account/sessions" class="font-medium text-accent hover:underline">"sessions page"</a>
-                ". To export your data, delete your account, or object to or restrict any processing, write to "
+                ". On "
+                <a href="/account/data" class="font-medium text-accent hover:underline">"Your data"</a>
+                " you see everything held about you, download all of it as a zip (once a day), and delete your account: "
+                {format!("it is signed out everywhere at once and deleted for good after {deletion_grace_days} days, during which signing in lets you cancel. ")}
+                "To object to or restrict any processing, or for anything else, write to "
                 <a href=format!("mailto:{contact}") class="font-medium text-accent hover:underline" data-testid="policy-contact">{contact.clone()}</a>
-                ". We answer within 30 days (45 days for residents of California), and you may appeal a refusal once."
+                ". We answer every request within 30 days (sooner than the 45 days California allows), and you may appeal a refusal once by replying to our answer."
             </p>
             <p class="mt-3">{format!("Accounts are for people aged {min_age} or older.")}</p>
         </Section>

@@ -4,7 +4,6 @@
 
 use super::consent::{self, Category, PREFERENCE_COOKIES};
 use crate::platform::{db::Database, request, state::AppState};
-use argon2::password_hash::rand_core::{OsRng, RngCore};
 use axum::http::request::Parts;
 use std::net::IpAddr;
 
@@ -64,9 +63,7 @@ pub async fn record(db: &Database, decision: &Decision) -> Result<(), sqlx::Erro
 
 /// A fresh random consent id (128 bits, hex).
 pub fn new_consent_id() -> String {
-    let mut bytes = [0u8; 16];
-    OsRng.fill_bytes(&mut bytes);
-    hex::encode(bytes)
+    crate::platform::secrets::random_hex(16)
 }
 
 /// The network, not the visitor: IPv4 keeps its first three octets (/24), IPv6 its first

@@ -143,6 +143,42 @@ pub fn password_changed(site_name: &str, to: &str) -> OutgoingMail {
     )
 }
 
+/// A data export finished: where to download it, and until when.
+pub fn export_ready(site_name: &str, to: &str, page_link: &str, expires_day: &str) -> OutgoingMail {
+    render(
+        site_name,
+        to,
+        Content {
+            subject: format!("Your {site_name} data export is ready"),
+            heading: "Your data export is ready".into(),
+            paragraphs: vec![
+                "The zip holds everything we store about you: one file per kind of data, a manifest that lists them, and your files.".into(),
+                format!("Download it from the Your data page while you are signed in. It is deleted on {expires_day}; after that you can ask for a new one."),
+            ],
+            action: Some(("Open Your data".into(), page_link.to_owned())),
+            closing: "If you did not ask for this export, change your password: someone may be signed in to your account.".into(),
+        },
+    )
+}
+
+/// The member asked to delete their account: when it happens and how to stop it.
+pub fn deletion_scheduled(site_name: &str, to: &str, due_day: &str, sign_in_link: &str) -> OutgoingMail {
+    render(
+        site_name,
+        to,
+        Content {
+            subject: format!("Your {site_name} account will be deleted on {due_day}"),
+            heading: "Your account is scheduled for deletion".into(),
+            paragraphs: vec![
+                "Every device was signed out.".into(),
+                format!("On {due_day} we delete your account and everything it holds, for good. Until then you can change your mind: sign in and cancel the deletion."),
+            ],
+            action: Some(("Sign in to cancel".into(), sign_in_link.to_owned())),
+            closing: "If you did not ask for this, sign in, cancel the deletion and change your password.".into(),
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
