@@ -13,11 +13,12 @@ use app::{
         privacy::{
             api::SaveConsent,
             data_api::{CancelDeletion, DataOverview, DeleteAccount, MyData, RequestExport},
-            deletion, export,
+            deletion,
+            export::{self, ExportJob},
             inventory::{Export, MemberLink, CATEGORIES},
         },
     },
-    platform::clock::now_unix,
+    platform::{clock::now_unix, jobs::JobHandler},
 };
 use image::ImageFormat;
 use leptos::server_fn::ServerFn;
@@ -25,6 +26,7 @@ use serde_json::Value;
 use sqlx::Row;
 use std::{collections::BTreeMap, io::Read};
 use support::{
+    fake_s3::FakeS3,
     fixtures::photo,
     members::{create_member, error_of, post_form, signed_in, who, PASSWORD},
     wait_for_mail, TestApp,
@@ -164,7 +166,6 @@ async fn the_export_holds_a_manifest_and_every_category_of_a_member_with_data_ev
     .await;
     assert_eq!(deleted.status(), 200, "{:?}", deleted.text().await);
     let cookie = signed_in(&app, ADA).await;
-    let rows = member_rows(&app, id, ADA).await;
 
     let page = app.page_with_cookie("/account/data", &cookie).await;
     assert!(
@@ -175,6 +176,7 @@ async fn the_export_holds_a_manifest_and_every_category_of_a_member_with_data_ev
     assert!(page.contains(r#"data-testid="deletion-scheduled""#));
 
     let export_id = export_ready(&app, &cookie).await;
+    let rows = member_rows(&app, id, ADA).await;
     let response = get_with_cookie(&app, &format!("/account/data/exports/{export_id}"), Some(&cookie)).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "application/zip");
@@ -461,5 +463,87 @@ async fn cancelling_inside_the_grace_period_keeps_the_account() {
         .await
         .unwrap();
     assert_eq!(users, 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn exports_live_in_s3_when_configured_and_a_storage_failure_fails_visibly() {
+    let s3 = FakeS3::start().await;
+    // No workers: the test runs the export job itself, so it can make it the last attempt.
+    let app = support::spawn_app_with(
+        |values| {
+            values.extend(s3.env());
+            values.insert("ATELIER_JOB_WORKERS".into(), "0".into());
+        },
+        server::jobs::registry(),
+    )
+    .await;
+    let job = ExportJob {
+        db: app.state.db.clone(),
+        media: app.state.media.clone(),
+        jobs: app.state.jobs.clone(),
+        config: app.state.config.clone(),
+    };
+    create_member(&app, ADA, "Ada", true).await;
+    let ada = signed_in(&app, ADA).await;
+    assert_eq!(
+        post_form(&app, RequestExport::PATH, Some(&ada), &[]).await.status(),
+        200
+    );
+    let claimed = app
+        .state
+        .jobs
+        .claim("test", &[export::EXPORT_JOB])
+        .await
+        .unwrap()
+        .expect("the export job is queued");
+    job.run(&claimed).await.unwrap();
+    let ready = my_data(&app, &ada).await.exports[0].clone();
+    assert_eq!(ready.status, "ready");
+    assert!(
+        s3.keys()
+            .iter()
+            .any(|key| key.starts_with("exports/") && key.ends_with(".zip")),
+        "{:?}",
+        s3.keys()
+    );
+    let download = get_with_cookie(&app, &format!("/account/data/exports/{}", ready.id), Some(&ada)).await;
+    assert_eq!(download.status(), 200);
+    assert!(
+        download.bytes().await.unwrap().starts_with(b"PK"),
+        "a zip, from the bucket"
+    );
+
+    // With storage down, the last attempt marks the export failed, and Bob may ask again.
+    create_member(&app, "bob@example.org", "Bob", true).await;
+    let bob = signed_in(&app, "bob@example.org").await;
+    assert_eq!(
+        post_form(&app, RequestExport::PATH, Some(&bob), &[]).await.status(),
+        200
+    );
+    s3.fail();
+    let mut claimed = app
+        .state
+        .jobs
+        .claim("test", &[export::EXPORT_JOB])
+        .await
+        .unwrap()
+        .expect("Bob's export job is queued");
+    claimed.attempt = claimed.max_attempts;
+    assert!(job.run(&claimed).await.is_err());
+    let overview = my_data(&app, &bob).await;
+    assert_eq!(overview.exports[0].status, "failed");
+    assert_eq!(
+        (overview.requests[0].kind.as_str(), overview.requests[0].status.as_str()),
+        ("export", "failed")
+    );
+    assert_eq!(
+        overview.next_export_at, None,
+        "a failed export does not count against the day"
+    );
+    assert_eq!(
+        post_form(&app, RequestExport::PATH, Some(&bob), &[]).await.status(),
+        200
+    );
     app.stop().await;
 }
