@@ -343,6 +343,18 @@ async fn cross_site_uploads_and_removals_are_refused() {
     app.stop().await;
 }
 
+/// The account page's "Remove" button, as a browser posts it.
+async fn remove_avatar(app: &TestApp, cookie: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/account/avatar/remove"))
+        .header("cookie", cookie)
+        .header("accept", HTML)
+        .form(&[] as &[(&str, &str)])
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn members_can_remove_their_avatar() {
     let app = spawn_app().await;
@@ -351,15 +363,7 @@ async fn members_can_remove_their_avatar() {
     upload(&app, &cookie, false, &png_with_exif()).await;
     upload(&app, &other_cookie, false, &jpeg_with_exif()).await;
 
-    let removed = app
-        .client
-        .post(app.url("/account/avatar/remove"))
-        .header("cookie", &cookie)
-        .header("accept", HTML)
-        .form(&[] as &[(&str, &str)])
-        .send()
-        .await
-        .unwrap();
+    let removed = remove_avatar(&app, &cookie).await;
     assert_eq!(location(&removed), "/account?avatar=removed");
     assert_eq!(avatar_key(&app, id).await, None);
     assert!(
@@ -389,15 +393,7 @@ async fn a_replaced_or_removed_avatar_file_is_deleted_unless_another_member_uses
     assert_ne!(replacement, shared);
     assert!(!exists(&shared), "the replaced file is deleted");
 
-    let removed = app
-        .client
-        .post(app.url("/account/avatar/remove"))
-        .header("cookie", &other_cookie)
-        .header("accept", HTML)
-        .form(&[] as &[(&str, &str)])
-        .send()
-        .await
-        .unwrap();
+    let removed = remove_avatar(&app, &other_cookie).await;
     assert_eq!(location(&removed), "/account?avatar=removed");
     assert!(!exists(&replacement), "the removed file is deleted");
     assert_eq!(stored_files(&app).len(), 1, "only Grace's current avatar is left");

@@ -1,4 +1,4 @@
-//! Designed states every page shares: not found, error, empty and loading.
+//! Designed states every page shares: not found, error, signed out, empty and loading.
 
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -38,6 +38,18 @@ pub fn ErrorNotice(error: AppError, #[prop(optional, into)] retry_href: Option<S
             <p class="font-semibold text-ink">"That didn't load"</p>
             <p class="mt-2 text-sm text-muted">{error.to_string()}</p>
             {retry_href.map(|href| view! { <a href=href class="btn-secondary mt-4 inline-flex">"Try again"</a> })}
+        </div>
+    }
+}
+
+/// What a members-only page shows to someone signed out: what signing in is for, and a
+/// way there that comes back to this page.
+#[component]
+pub fn SignInPrompt(#[prop(into)] heading: String, #[prop(into)] next: String) -> impl IntoView {
+    view! {
+        <div class="card mt-10 text-center">
+            <p class="font-semibold text-ink">{heading}</p>
+            <a href=format!("/signin?next={next}") class="btn-primary mt-5 inline-flex">"Sign in"</a>
         </div>
     }
 }

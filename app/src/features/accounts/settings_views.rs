@@ -12,7 +12,7 @@ use crate::{
     ui::{
         form::{action_error, action_succeeded, Field, FormAlert, SubmitButton},
         meta::PageMeta,
-        status::ErrorNotice,
+        status::{ErrorNotice, SignInPrompt},
     },
 };
 use leptos::{form::ActionForm, prelude::*};
@@ -36,10 +36,7 @@ pub fn AccountPage() -> impl IntoView {
                     match account.await {
                         Ok(details) => view! { <AccountSections details update_profile change_email/> }.into_any(),
                         Err(AppError::Unauthorized) => view! {
-                            <div class="card mt-10 text-center">
-                                <p class="font-semibold text-ink">"Sign in to manage your account"</p>
-                                <a href="/signin?next=/account" class="btn-primary mt-5 inline-flex">"Sign in"</a>
-                            </div>
+                            <SignInPrompt heading="Sign in to manage your account" next="/account"/>
                         }.into_any(),
                         Err(error) => view! { <ErrorNotice error retry_href="/account"/> }.into_any(),
                     }

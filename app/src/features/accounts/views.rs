@@ -6,7 +6,10 @@ use super::SessionInfo;
 use crate::{
     dates::format_day,
     error::AppError,
-    ui::{meta::PageMeta, status::ErrorNotice},
+    ui::{
+        meta::PageMeta,
+        status::{ErrorNotice, SignInPrompt},
+    },
 };
 use leptos::{form::ActionForm, prelude::*};
 use leptos_router::hooks::use_location;
@@ -62,10 +65,7 @@ pub fn SessionsPage() -> impl IntoView {
                     match sessions.await {
                         Ok(list) => view! { <SessionList list end_one end_all/> }.into_any(),
                         Err(AppError::Unauthorized) => view! {
-                            <div class="mt-10 rounded-2xl border border-line bg-surface p-8 text-center">
-                                <p class="font-semibold text-ink">"Sign in to see your sessions"</p>
-                                <a href="/signin?next=/account/sessions" class="btn-primary mt-5 inline-flex">"Sign in"</a>
-                            </div>
+                            <SignInPrompt heading="Sign in to see your sessions" next="/account/sessions"/>
                         }.into_any(),
                         Err(error) => view! { <ErrorNotice error retry_href="/account/sessions"/> }.into_any(),
                     }

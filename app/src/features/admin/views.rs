@@ -5,7 +5,10 @@ use super::{api::outbox_messages, OutboxEntry};
 use crate::{
     dates::format_day,
     error::AppError,
-    ui::{meta::PageMeta, status::ErrorNotice},
+    ui::{
+        meta::PageMeta,
+        status::{ErrorNotice, SignInPrompt},
+    },
 };
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -39,10 +42,7 @@ pub fn OutboxPage() -> impl IntoView {
                             </ul>
                         }.into_any(),
                         Err(AppError::Unauthorized) => view! {
-                            <div class="card mt-8 text-center">
-                                <p class="font-semibold text-ink">"Sign in as an administrator to read the outbox"</p>
-                                <a href="/signin?next=/admin/outbox" class="btn-primary mt-5 inline-flex">"Sign in"</a>
-                            </div>
+                            <SignInPrompt heading="Sign in as an administrator to read the outbox" next="/admin/outbox"/>
                         }.into_any(),
                         Err(error) => view! { <ErrorNotice error/> }.into_any(),
                     }

@@ -12,7 +12,7 @@ use crate::{
     ui::{
         form::{action_error, Field, FormAlert, SubmitButton},
         meta::PageMeta,
-        status::ErrorNotice,
+        status::{ErrorNotice, SignInPrompt},
     },
 };
 use leptos::{form::ActionForm, prelude::*};
@@ -62,10 +62,7 @@ pub fn MyDataPage() -> impl IntoView {
                     match data.await {
                         Ok(mine) => view! { <DataSections mine request_export cancel_deletion/> }.into_any(),
                         Err(AppError::Unauthorized) => view! {
-                            <div class="card mt-10 text-center">
-                                <p class="font-semibold text-ink">"Sign in to see your data"</p>
-                                <a href="/signin?next=/account/data" class="btn-primary mt-5 inline-flex">"Sign in"</a>
-                            </div>
+                            <SignInPrompt heading="Sign in to see your data" next="/account/data"/>
                         }.into_any(),
                         Err(error) => view! { <ErrorNotice error retry_href="/account/data"/> }.into_any(),
                     }

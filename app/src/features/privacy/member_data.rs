@@ -259,9 +259,8 @@ pub struct Erased {
 /// inside the caller's transaction. The account row itself goes last, so nothing that
 /// cascades from it is left to chance.
 pub async fn erase(conn: &mut AnyConnection, member: &Member) -> Result<Vec<Erased>, sqlx::Error> {
-    let mut done: BTreeSet<(&str, &str)> = BTreeSet::new();
-    let mut report = Vec::new();
-    let mut account_rows = Vec::new();
+    let mut seen: BTreeSet<(&str, &str)> = BTreeSet::new();
+    let mut statements = Vec::new();
     for category in CATEGORIES {
         for store in category.stores {
             let (Some(filter), MemberLink::Column(column) | MemberLink::Address(column)) =
@@ -279,25 +278,15 @@ pub async fn erase(conn: &mut AnyConnection, member: &Member) -> Result<Vec<Eras
                     (format!("DELETE FROM {} WHERE {filter}", store.table), "deleted")
                 }
             };
-            if !done.insert((store.table, column)) {
-                continue;
+            if seen.insert((store.table, column)) {
+                statements.push((store, sql, action));
             }
-            if store.table == "users" {
-                account_rows.push((store, sql, action));
-                continue;
-            }
-            let rows = bind_member(sqlx::query(&sql), store, member)
-                .execute(&mut *conn)
-                .await?
-                .rows_affected();
-            report.push(Erased {
-                table: store.table,
-                action,
-                rows,
-            });
         }
     }
-    for (store, sql, action) in account_rows {
+    // A stable sort: every other table in inventory order, the account row last.
+    statements.sort_by_key(|(store, _, _)| store.table == "users");
+    let mut report = Vec::with_capacity(statements.len());
+    for (store, sql, action) in statements {
         let rows = bind_member(sqlx::query(&sql), store, member)
             .execute(&mut *conn)
             .await?
