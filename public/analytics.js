@@ -46,7 +46,11 @@
       person_profiles: 'never',
       respect_dnt: true,
       secure_cookie: location.protocol === 'https:',
+      // PostHog keeps the opt-in in its own storage, which withdrawal deletes; the default
+      // it then falls back to must be "out", so it starts out and is let in explicitly.
+      opt_out_capturing_by_default: true,
     });
+    posthog.opt_in_capturing();
     state.started = true;
   }
 

@@ -23,6 +23,18 @@ after(async () => {
   await posthog?.close();
 });
 
+// PostHog drops events from browsers that look automated (a "HeadlessChrome" user agent or
+// brand, `navigator.webdriver`), so the pages are tested as the desktop browser people use.
+const DESKTOP_CHROME = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36';
+async function newContext(options = {}) {
+  const context = await browser.newContext({ userAgent: DESKTOP_CHROME, ...options });
+  await context.addInitScript(() => {
+    Object.defineProperty(Navigator.prototype, 'webdriver', { get: () => false });
+    Object.defineProperty(Navigator.prototype, 'userAgentData', { get: () => undefined });
+  });
+  return context;
+}
+
 const banner = (page) => page.getByTestId('consent-banner');
 const isPostHogName = (name) => name.startsWith('ph_') || name.startsWith('__ph');
 const loaders = (page) => page.locator('script[src="/analytics.js"], script[src="/vendor/posthog.js"]').count();
@@ -53,7 +65,7 @@ function watchAnalytics(page) {
 }
 
 test('before consent and after Reject all: no analytics script, request, cookie or storage key', async () => {
-  const context = await browser.newContext();
+  const context = await newContext();
   const page = await context.newPage();
   const problems = watchConsole(page);
   const seen = watchAnalytics(page);
@@ -78,7 +90,7 @@ test('before consent and after Reject all: no analytics script, request, cookie 
 });
 
 test('Accept all starts capture without a reload; withdrawing stops it and clears its storage', async () => {
-  const context = await browser.newContext();
+  const context = await newContext();
   const page = await context.newPage();
   const problems = watchConsole(page);
   const eventsBefore = posthog.events().length;
@@ -115,7 +127,7 @@ test('Accept all starts capture without a reload; withdrawing stops it and clear
 });
 
 test('with Sec-GPC: 1 and no choice, analytics stays off', async () => {
-  const context = await browser.newContext({ extraHTTPHeaders: { 'Sec-GPC': '1' } });
+  const context = await newContext({ extraHTTPHeaders: { 'Sec-GPC': '1' } });
   const page = await context.newPage();
   const seen = watchAnalytics(page);
   await page.goto(server.url);
@@ -129,7 +141,7 @@ test('with Sec-GPC: 1 and no choice, analytics stays off', async () => {
 });
 
 test('a visitor who allowed analytics gets the loader in the served page, under the CSP', async () => {
-  const context = await browser.newContext();
+  const context = await newContext();
   await context.addCookies([{ name: 'atelier_consent', value: '1.01.e2eanalytics', domain: '127.0.0.1', path: '/' }]);
   const page = await context.newPage();
   const problems = watchConsole(page);
