@@ -96,16 +96,11 @@ pub async fn my_data() -> Result<DataOverview, AppError> {
             manage: manage_link(category.name),
         });
     }
-    let exports = export::list(db, member.user_id).await?;
     let now = crate::platform::clock::now_unix();
-    let next_export_at = exports
-        .iter()
-        .filter(|e| e.status != "failed" && e.created_at > now - export::EXPORT_INTERVAL_SECONDS)
-        .map(|e| e.created_at + export::EXPORT_INTERVAL_SECONDS)
-        .max();
+    let next_export_at = export::next_allowed_at(&mut *db.pool().acquire().await?, member.user_id, now).await?;
     Ok(DataOverview {
         categories,
-        exports,
+        exports: export::list(db, member.user_id).await?,
         requests: requests::list(db, member.user_id).await?,
         deletion_due: deletion::scheduled(db, member.user_id).await?,
         grace_days: state.config.deletion_grace_days,

@@ -19,7 +19,7 @@ use crate::platform::{
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 use std::{io::Write, sync::Arc};
 
 pub const EXPORT_JOB: &str = "privacy.export";
@@ -47,17 +47,8 @@ struct ExportPayload {
 /// the member asked for another export less than a day ago (a failed one does not count).
 pub async fn request(db: &Database, jobs: &JobQueue, user_id: i64, now: i64) -> Result<i64, ExportError> {
     let mut tx = db.pool().begin().await?;
-    let last: Option<i64> = sqlx::query_scalar(
-        "SELECT CAST(MAX(created_at) AS BIGINT) FROM data_exports WHERE user_id = $1 AND status <> 'failed' AND created_at > $2",
-    )
-    .bind(user_id)
-    .bind(now - EXPORT_INTERVAL_SECONDS)
-    .fetch_one(&mut *tx)
-    .await?;
-    if let Some(last) = last {
-        return Err(ExportError::TooSoon {
-            next_at: last + EXPORT_INTERVAL_SECONDS,
-        });
+    if let Some(next_at) = next_allowed_at(&mut tx, user_id, now).await? {
+        return Err(ExportError::TooSoon { next_at });
     }
     let request_id = requests::open(&mut tx, user_id, Kind::Export, now).await?;
     let export_id: i64 = sqlx::query_scalar(
@@ -73,6 +64,19 @@ pub async fn request(db: &Database, jobs: &JobQueue, user_id: i64, now: i64) -> 
     jobs.enqueue(EXPORT_JOB, &ExportPayload { export_id }).await?;
     tracing::info!(user_id, export_id, "data export requested");
     Ok(export_id)
+}
+
+/// When the member may ask for another export, or `None` if they may now: a day after
+/// their last export that did not fail. The page and [`request`] both ask this.
+pub async fn next_allowed_at(conn: &mut AnyConnection, user_id: i64, now: i64) -> Result<Option<i64>, sqlx::Error> {
+    let last: Option<i64> = sqlx::query_scalar(
+        "SELECT CAST(MAX(created_at) AS BIGINT) FROM data_exports WHERE user_id = $1 AND status <> 'failed' AND created_at > $2",
+    )
+    .bind(user_id)
+    .bind(now - EXPORT_INTERVAL_SECONDS)
+    .fetch_one(conn)
+    .await?;
+    Ok(last.map(|last| last + EXPORT_INTERVAL_SECONDS))
 }
 
 /// One of the member's exports, as their data page lists it.
