@@ -93,11 +93,14 @@ ensure_build_tools() {
   ensure_cargo_tools
 }
 
-# The release build: server binary, wasm (size-optimised, wasm-opt), hashed and
-# precompressed assets under target/site.
+# The release build: server binary, wasm (size-optimised, wasm-opt, split into a main
+# module and one chunk per page; see app/src/routes.rs), hashed and precompressed assets
+# under target/site.
 build_release() {
-  say "Building the release site (cargo leptos build --release)"
-  (cd "$ROOT" && cargo leptos build --release --precompress)
+  say "Building the release site (cargo leptos build --release --split)"
+  # Chunks of different builds must never mix, and --split leaves old ones behind.
+  rm -rf "$ROOT/target/site/pkg"
+  (cd "$ROOT" && cargo leptos build --release --split --precompress)
   # PostHog's browser bundle from npm, served from our own origin (never PostHog's CDN) and
   # loaded only after analytics consent; its no-external build never fetches more code.
   install -D -m 644 "$ROOT/node_modules/posthog-js/dist/array.no-external.js" "$ROOT/target/site/vendor/posthog.js"

@@ -10,7 +10,7 @@ use crate::{
             settings_views::AccountPage,
             views::{AccountMenu, SessionsPage},
         },
-        admin::views::OutboxPage,
+        admin::{requests_view::RequestsQueuePage, views::OutboxPage},
         library::{
             image_page::ImagePage,
             profile_views::{CategoryPage, ContributorPage},
@@ -22,6 +22,7 @@ use crate::{
             banner::{provide_consent, ConsentBanner, CookiesPage},
             data_views::MyDataPage,
             policy::{PrivacyPage, TermsPage},
+            settings_views::PrivacySettingsPage,
         },
     },
     ui::{
@@ -34,7 +35,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    path, SsrMode,
+    lazy_route, path, Lazy, LazyRoute, SsrMode,
 };
 
 /// The document around the app, rendered on the server only.
@@ -59,6 +60,55 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// Declares, for each page, a route whose view is split out of the initial wasm: the
+/// browser fetches a page's code when the page is first shown (`cargo leptos build
+/// --split`), so the first download holds only the shell and the framework. The server
+/// renders every page in full either way, and the page that is served first is preloaded
+/// by `<HydrationScripts/>`. Data is loaded inside the pages (their resources hydrate
+/// from the server's answer), so `data()` has nothing to start.
+macro_rules! lazy_pages {
+    ($($route:ident => $page:ident),* $(,)?) => {$(
+        struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(_route: Self) -> AnyView {
+                view! { <$page/> }.into_any()
+            }
+        }
+    )*};
+}
+
+lazy_pages! {
+    HomeRoute => HomePage,
+    LibraryRoute => LibraryPage,
+    ImageRoute => ImagePage,
+    SearchRoute => SearchPage,
+    ContributorsRoute => ContributorsPage,
+    ContributorRoute => ContributorPage,
+    CategoryRoute => CategoryPage,
+    SignInRoute => SignInPage,
+    SignUpRoute => SignUpPage,
+    ProviderSignUpRoute => ProviderSignUpPage,
+    ForgotPasswordRoute => ForgotPasswordPage,
+    ResetPasswordRoute => ResetPasswordPage,
+    VerifyEmailRoute => VerifyEmailPage,
+    ConfirmEmailChangeRoute => ConfirmEmailChangePage,
+    AccountRoute => AccountPage,
+    SessionsRoute => SessionsPage,
+    MyDataRoute => MyDataPage,
+    PrivacySettingsRoute => PrivacySettingsPage,
+    OutboxRoute => OutboxPage,
+    RequestsQueueRoute => RequestsQueuePage,
+    CookiesRoute => CookiesPage,
+    PrivacyRoute => PrivacyPage,
+    TermsRoute => TermsPage,
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -76,28 +126,30 @@ pub fn App() -> impl IntoView {
                 // arrives in place when its data is ready — complete HTML without JavaScript
                 // (out-of-order streaming would swap content in with a script).
                 <Routes fallback=NotFound>
-                    <Route path=path!("/") view=HomePage ssr=SsrMode::InOrder/>
-                    <Route path=path!("/photos") view=LibraryPage ssr=SsrMode::InOrder/>
+                    <Route path=path!("/") view={Lazy::<HomeRoute>::new()} ssr=SsrMode::InOrder/>
+                    <Route path=path!("/photos") view={Lazy::<LibraryRoute>::new()} ssr=SsrMode::InOrder/>
                     // Async: the whole page waits for its data, so an unknown id answers 404.
-                    <Route path=path!("/photos/:id") view=ImagePage ssr=SsrMode::Async/>
-                    <Route path=path!("/search") view=SearchPage ssr=SsrMode::InOrder/>
-                    <Route path=path!("/contributors") view=ContributorsPage ssr=SsrMode::InOrder/>
-                    <Route path=path!("/contributors/:slug") view=ContributorPage ssr=SsrMode::Async/>
-                    <Route path=path!("/categories/:slug") view=CategoryPage ssr=SsrMode::Async/>
-                    <Route path=path!("/signin") view=SignInPage ssr=SsrMode::InOrder/>
-                    <Route path=path!("/signup") view=SignUpPage ssr=SsrMode::InOrder/>
-                    <Route path=path!("/signup/provider") view=ProviderSignUpPage ssr=SsrMode::InOrder/>
-                    <Route path=path!("/forgot-password") view=ForgotPasswordPage ssr=SsrMode::InOrder/>
-                    <Route path=path!("/reset-password") view=ResetPasswordPage ssr=SsrMode::InOrder/>
-                    <Route path=path!("/verify-email") view=VerifyEmailPage ssr=SsrMode::InOrder/>
-                    <Route path=path!("/confirm-email") view=ConfirmEmailChangePage ssr=SsrMode::InOrder/>
-                    <Route path=path!("/account") view=AccountPage ssr=SsrMode::InOrder/>
-                    <Route path=path!("/account/sessions") view=SessionsPage ssr=SsrMode::InOrder/>
-                    <Route path=path!("/account/data") view=MyDataPage ssr=SsrMode::InOrder/>
-                    <Route path=path!("/admin/outbox") view=OutboxPage ssr=SsrMode::InOrder/>
-                    <Route path=path!("/cookies") view=CookiesPage ssr=SsrMode::InOrder/>
-                    <Route path=path!("/privacy") view=PrivacyPage ssr=SsrMode::InOrder/>
-                    <Route path=path!("/terms") view=TermsPage ssr=SsrMode::InOrder/>
+                    <Route path=path!("/photos/:id") view={Lazy::<ImageRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/search") view={Lazy::<SearchRoute>::new()} ssr=SsrMode::InOrder/>
+                    <Route path=path!("/contributors") view={Lazy::<ContributorsRoute>::new()} ssr=SsrMode::InOrder/>
+                    <Route path=path!("/contributors/:slug") view={Lazy::<ContributorRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/categories/:slug") view={Lazy::<CategoryRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/signin") view={Lazy::<SignInRoute>::new()} ssr=SsrMode::InOrder/>
+                    <Route path=path!("/signup") view={Lazy::<SignUpRoute>::new()} ssr=SsrMode::InOrder/>
+                    <Route path=path!("/signup/provider") view={Lazy::<ProviderSignUpRoute>::new()} ssr=SsrMode::InOrder/>
+                    <Route path=path!("/forgot-password") view={Lazy::<ForgotPasswordRoute>::new()} ssr=SsrMode::InOrder/>
+                    <Route path=path!("/reset-password") view={Lazy::<ResetPasswordRoute>::new()} ssr=SsrMode::InOrder/>
+                    <Route path=path!("/verify-email") view={Lazy::<VerifyEmailRoute>::new()} ssr=SsrMode::InOrder/>
+                    <Route path=path!("/confirm-email") view={Lazy::<ConfirmEmailChangeRoute>::new()} ssr=SsrMode::InOrder/>
+                    <Route path=path!("/account") view={Lazy::<AccountRoute>::new()} ssr=SsrMode::InOrder/>
+                    <Route path=path!("/account/sessions") view={Lazy::<SessionsRoute>::new()} ssr=SsrMode::InOrder/>
+                    <Route path=path!("/account/data") view={Lazy::<MyDataRoute>::new()} ssr=SsrMode::InOrder/>
+                    <Route path=path!("/account/privacy") view={Lazy::<PrivacySettingsRoute>::new()} ssr=SsrMode::InOrder/>
+                    <Route path=path!("/admin/outbox") view={Lazy::<OutboxRoute>::new()} ssr=SsrMode::InOrder/>
+                    <Route path=path!("/admin/requests") view={Lazy::<RequestsQueueRoute>::new()} ssr=SsrMode::InOrder/>
+                    <Route path=path!("/cookies") view={Lazy::<CookiesRoute>::new()} ssr=SsrMode::InOrder/>
+                    <Route path=path!("/privacy") view={Lazy::<PrivacyRoute>::new()} ssr=SsrMode::InOrder/>
+                    <Route path=path!("/terms") view={Lazy::<TermsRoute>::new()} ssr=SsrMode::InOrder/>
                 </Routes>
             </main>
             <SiteFooter/>

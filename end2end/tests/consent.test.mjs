@@ -64,7 +64,9 @@ test('Cookie settings reopens the choices; allowing preferences remembers the do
   await page.getByTestId('cookie-settings-link').click();
   await banner(page).waitFor();
   assert.equal(new URL(page.url()).pathname, '/', 'reopened in place');
-  assert.equal(await page.evaluate(() => document.activeElement?.id), 'cookie-banner', 'focus moves to the choices');
+  // Focus moves on the next animation frame, after the banner is in the page.
+  await page.waitForFunction(() => document.activeElement?.id === 'cookie-banner', null, { timeout: 5000 })
+    .catch(() => assert.fail('focus moves to the choices'));
   await page.locator('#consent-preferences').check();
   await page.getByTestId('consent-save').click();
   await banner(page).waitFor({ state: 'detached' });

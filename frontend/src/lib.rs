@@ -7,5 +7,7 @@
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    // `hydrate_lazy`: pages are split into chunks (see `app::routes`), and the router waits for
+    // the current page's chunk before it hydrates that page.
+    leptos::mount::hydrate_lazy(app::App);
 }

@@ -31,8 +31,13 @@ use axum::{
     Router,
 };
 use leptos::prelude::*;
-use leptos_axum::{file_and_error_handler_with_context, generate_route_list, LeptosRoutes};
-use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use leptos_axum::{file_and_error_handler_with_context, generate_route_list, AxumRouteListing, LeptosRoutes};
+use std::{
+    future::Future,
+    net::SocketAddr,
+    sync::{Arc, LazyLock},
+    time::Duration,
+};
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 use tower_http::{
     catch_panic::CatchPanicLayer,
@@ -111,10 +116,16 @@ fn provide_request_context() {
     }
 }
 
+/// The app's pages, listed once per process. Listing renders the app with resource loading
+/// suppressed by a process-wide flag (leptos_router's `RouteList::generate`), so a page
+/// rendered by another router in this process at that moment would wait forever for its
+/// data (leptos issue #4773); tests start many routers in one process.
+static ROUTES: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_route_list(App));
+
 /// The complete router with every layer applied.
 pub fn router(state: AppState) -> Router {
     let config = state.config.clone();
-    let routes = generate_route_list(App);
+    let routes = ROUTES.clone();
     let leptos_options = state.leptos_options.clone();
     let origin_policy = Arc::new(OriginPolicy {
         public_origin: config.public_url.clone(),

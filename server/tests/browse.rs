@@ -29,7 +29,9 @@ async fn library(count: u32) -> TestApp {
                 category: "sky",
                 size: (30, 20),
                 rgb: [90, 140, 220],
-                age: i64::from(n),
+                // Ten seconds apart: ingest reads the clock per image, so one-second steps could
+                // tie when the clock ticks between two of them.
+                age: 10 * i64::from(n),
             },
         )
         .await;

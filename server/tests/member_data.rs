@@ -12,10 +12,11 @@ use app::{
         accounts::{api::SignIn, service::set_avatar, settings_api::ChangeEmail},
         privacy::{
             api::SaveConsent,
-            data_api::{CancelDeletion, DataOverview, DeleteAccount, MyData, RequestExport},
+            data_api::{AskCorrection, CancelDeletion, DataOverview, DeleteAccount, MyData, RequestExport},
             deletion,
             export::{self, ExportJob},
             inventory::{Export, MemberLink, CATEGORIES},
+            settings_api::SavePrivacySettings,
         },
     },
     platform::{clock::now_unix, jobs::JobHandler},
@@ -99,6 +100,29 @@ async fn ada_with_data_everywhere(app: &TestApp) -> (i64, String) {
 
     let consent = post_form(app, SaveConsent::PATH, Some(&cookie), &[("choice", "accept")]).await;
     assert_eq!(consent.status(), 200);
+
+    // Privacy settings with download history switched off (an objection, handled at once),
+    // and a correction waiting for staff.
+    let settings = post_form(
+        app,
+        SavePrivacySettings::PATH,
+        Some(&cookie),
+        &[
+            ("personalised", "on"),
+            ("chat_retention", "30_days"),
+            ("download_size", "small"),
+        ],
+    )
+    .await;
+    assert_eq!(settings.status(), 200, "{:?}", settings.text().await);
+    let correction = post_form(
+        app,
+        AskCorrection::PATH,
+        Some(&cookie),
+        &[("details", "My name is spelt wrong")],
+    )
+    .await;
+    assert_eq!(correction.status(), 200);
 
     sqlx::query(
         "INSERT INTO oidc_identities (issuer, subject, user_id, email, created_at) VALUES ('https://id.example', 'ada-1', $1, $2, $3)",
@@ -399,7 +423,7 @@ async fn deletion_needs_the_password_signs_out_everywhere_and_after_the_grace_pe
         "the export file is gone"
     );
     let handled: Vec<(String, String)> =
-        sqlx::query("SELECT kind, status FROM data_requests WHERE user_id IS NULL ORDER BY id")
+        sqlx::query("SELECT kind, status FROM data_requests WHERE user_id IS NULL AND details IS NULL ORDER BY id")
             .fetch_all(app.state.db.pool())
             .await
             .unwrap()
@@ -408,7 +432,12 @@ async fn deletion_needs_the_password_signs_out_everywhere_and_after_the_grace_pe
             .collect();
     assert_eq!(
         handled,
-        vec![("export".into(), "done".into()), ("deletion".into(), "done".into())],
+        vec![
+            ("objection".into(), "done".into()),
+            ("correction".into(), "withdrawn".into()),
+            ("export".into(), "done".into()),
+            ("deletion".into(), "done".into())
+        ],
         "the requests stay, naming nobody, as the record that they were handled"
     );
     let sign_in = post_form(&app, SignIn::PATH, None, &[("email", ADA), ("password", PASSWORD)]).await;

@@ -149,6 +149,20 @@ async fn every_filter_narrows_the_results() {
     assert_eq!(ids(&app, "/search?color=orange").await, ["sunset"]);
     assert_eq!(ids(&app, "/search?color=blue&contributor=bo").await, ["tagaurora"]);
     assert!(ids(&app, "/search?q=aurora&color=orange").await.is_empty());
+    // Words with several filters at once, and with a filter naming nothing that exists.
+    assert_eq!(
+        ids(&app, "/search?q=aurora&category=sky&contributor=bo").await,
+        ["tagaurora"]
+    );
+    assert_eq!(
+        ids(&app, "/search?q=aurora&category=sea&color=red&orientation=square").await,
+        ["descaurora"]
+    );
+    assert!(ids(&app, "/search?q=aurora&category=sea&orientation=portrait")
+        .await
+        .is_empty());
+    assert!(ids(&app, "/search?q=aurora&category=moon").await.is_empty());
+    assert!(ids(&app, "/search?q=aurora&contributor=nobody").await.is_empty());
     app.stop().await;
 }
 
@@ -351,5 +365,15 @@ async fn a_word_matching_more_than_the_ranked_window_ranks_its_newest_matches_fi
     let in_window = (RANKED_WINDOW % 24) as usize;
     let older: Vec<String> = (0..30).rev().take(24 - in_window).map(|n| format!("w{n:05}")).collect();
     assert_eq!(listed[in_window..], older[..]);
+
+    // Images indexed in bulk carry the same filter tokens as images indexed one by one.
+    let filtered = ids(
+        &app,
+        "/search?q=zephyr&orientation=landscape&contributor=ada&color=blue",
+    )
+    .await;
+    assert_eq!(filtered, first, "every image passes these filters");
+    assert!(ids(&app, "/search?q=zephyr&orientation=portrait").await.is_empty());
+    assert!(ids(&app, "/search?q=zephyr&color=red&contributor=ada").await.is_empty());
     app.stop().await;
 }

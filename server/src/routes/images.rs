@@ -17,6 +17,7 @@ use app::{
     features::{
         accounts::session,
         library::service::{self, StoredFile, Variant},
+        privacy::settings as privacy_settings,
     },
     platform::{clock::now_unix, signing, state::AppState},
 };
@@ -222,6 +223,18 @@ pub async fn download(
         .ok()
         .flatten()
         .map(|member| member.user_id);
+    // A member who switched their download history off is counted without their account.
+    let user_id = match user_id {
+        Some(id) => match privacy_settings::records_downloads(&state.db, id).await {
+            Ok(true) => Some(id),
+            Ok(false) => None,
+            Err(error) => {
+                tracing::error!(%error, "could not read privacy settings; counting the download without the member");
+                None
+            }
+        },
+        None => None,
+    };
     let request = Request::from_parts(parts, body);
     let link = query.token.unwrap_or_default();
     if let Err(error) = service::record_download(&state.db, file.image_id, user_id, variant, &link, now).await {

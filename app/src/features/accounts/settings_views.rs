@@ -96,13 +96,23 @@ fn AccountSections(
                 </div>
                 <a href="/account/data" class="btn-secondary" data-testid="your-data-link">"Your data"</a>
             </div>
+            <div class="card flex flex-wrap items-center justify-between gap-4">
+                <div>
+                    <h2 class="font-semibold text-ink">"Privacy settings"</h2>
+                    <p class="mt-1 text-sm text-muted">"Choose what we may do with your data, how long chats are kept and your download size."</p>
+                </div>
+                <a href="/account/privacy" class="btn-secondary" data-testid="privacy-settings-link">"Privacy settings"</a>
+            </div>
             {(details.role == super::Role::Admin).then(|| view! {
                 <div class="card flex flex-wrap items-center justify-between gap-4">
                     <div>
                         <h2 class="font-semibold text-ink">"Administration"</h2>
-                        <p class="mt-1 text-sm text-muted">"Mail written to the local outbox."</p>
+                        <p class="mt-1 text-sm text-muted">"Mail written to the local outbox, and data requests waiting for a person."</p>
                     </div>
-                    <a href="/admin/outbox" class="btn-secondary">"Open the outbox"</a>
+                    <div class="flex flex-wrap gap-3">
+                        <a href="/admin/requests" class="btn-secondary">"Data requests"</a>
+                        <a href="/admin/outbox" class="btn-secondary">"Open the outbox"</a>
+                    </div>
                 </div>
             })}
         </div>

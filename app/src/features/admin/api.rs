@@ -24,3 +24,63 @@ pub async fn outbox_messages(to: Option<String>) -> Result<Vec<OutboxEntry>, App
         })
         .collect())
 }
+
+/// A data request waiting for a person (a correction, or an appeal against a refusal).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct WaitingRequest {
+    pub request: crate::features::privacy::data_api::RequestInfo,
+    /// The member's address; `None` once the account is deleted.
+    pub email: Option<String>,
+    pub answer_by: i64,
+}
+
+/// Corrections and appeals waiting for an answer, the soonest due first. Admins only.
+#[server]
+pub async fn waiting_requests() -> Result<Vec<WaitingRequest>, AppError> {
+    use crate::features::{accounts::guard, accounts::Role, privacy::requests};
+    use crate::platform::state::app_state;
+    guard::require_role(Role::Admin).await?;
+    Ok(requests::waiting(&app_state().db)
+        .await?
+        .into_iter()
+        .map(|waiting| WaitingRequest {
+            request: waiting.request,
+            email: waiting.email,
+            answer_by: waiting.answer_by,
+        })
+        .collect())
+}
+
+/// Grants or refuses a waiting correction or appeal; the member is told by email and on
+/// their data page. Admins only.
+#[server]
+pub async fn decide_request(request_id: i64, decision: String, outcome: String) -> Result<(), AppError> {
+    use crate::features::{
+        accounts::{guard, Role},
+        privacy::requests::{self, Decision},
+    };
+    use crate::platform::{clock::now_unix, mail, state::app_state};
+    guard::require_role(Role::Admin).await?;
+    let decision = match decision.as_str() {
+        "grant" => Decision::Grant,
+        "refuse" => Decision::Refuse,
+        _ => return Err(AppError::field("decision", "Choose to grant or to refuse.")),
+    };
+    let state = app_state();
+    requests::decide(&state.db, request_id, decision, &outcome, now_unix()).await?;
+    let answered = requests::answered(&state.db, request_id).await?;
+    if let Some((email, what)) = answered {
+        mail::send(
+            &state.jobs,
+            mail::templates::request_answered(
+                &state.config.site_name,
+                &email,
+                what,
+                outcome.trim(),
+                &format!("{}/account/data#requests", state.config.public_url),
+            ),
+        )
+        .await?;
+    }
+    Ok(())
+}

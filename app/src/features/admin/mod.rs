@@ -1,8 +1,10 @@
-//! Operator pages, for admins only: the mail outbox of the embedded mail transport.
+//! Operator pages, for admins only: the mail outbox of the embedded mail transport and the
+//! queue of data requests that need a person.
 
 use serde::{Deserialize, Serialize};
 
 pub mod api;
+pub mod requests_view;
 pub mod views;
 
 /// One message in the outbox, as /admin/outbox lists it.

@@ -4,6 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 pub mod api;
+#[cfg(feature = "ssr")]
+pub mod facets;
 pub mod feed;
 pub mod image_page;
 #[cfg(feature = "ssr")]

@@ -1,8 +1,10 @@
 //! Library search (server only): one interface over SQLite FTS5 and PostgreSQL full-text,
-//! with filters applied outside the text match, prefix matching, "did you mean" corrections
-//! from the index's own vocabulary, and the matched words marked in titles.
+//! with filters matched as index tokens beside the words (see `facets`), prefix matching,
+//! "did you mean" corrections from the index's own vocabulary, and the matched words
+//! marked in titles.
 
 use super::{
+    facets::{self, ImageFacets},
     service::{into_page, offset_of, order_by, CARD_COLUMNS},
     Choice, ImagePage, SearchRequest, SearchResults, Sort, COLOR_FAMILIES, MAX_PAGE, MAX_QUERY_CHARS, ORIENTATIONS,
     PAGE_SIZE,
@@ -181,8 +183,14 @@ struct Selection {
     from: &'static str,
     conditions: Vec<String>,
     binds: Vec<Bound>,
-    /// The words' match expression (bound as `$1`) when the search has words.
-    text: Option<String>,
+    /// When the search has words: the condition that matches them (and the filters'
+    /// facet token) in the index, over the first `text_binds` placeholders.
+    text: Option<TextMatch>,
+}
+
+struct TextMatch {
+    condition: String,
+    text_binds: usize,
 }
 
 impl Selection {
@@ -197,14 +205,7 @@ impl Selection {
         sql: &'q str,
         extra: Option<i64>,
     ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-        let mut statement = sqlx::query(sql);
-        for value in self.binds.iter().cloned().chain(extra.map(Bound::Int)) {
-            statement = match value {
-                Bound::Text(text) => statement.bind(text),
-                Bound::Int(number) => statement.bind(number),
-            };
-        }
-        statement
+        bound(sql, self.binds.iter().cloned().chain(extra.map(Bound::Int)))
     }
 
     /// Ids of matching images in `order`, optionally limited to text matches at or above
@@ -251,6 +252,17 @@ impl Selection {
         }
         conditions.join(" AND ")
     }
+}
+
+/// `sql` with `values` bound to its placeholders in order.
+fn bound(
+    sql: &str,
+    values: impl Iterator<Item = Bound>,
+) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
+    values.fold(sqlx::query(sql), |statement, value| match value {
+        Bound::Text(text) => statement.bind(text),
+        Bound::Int(number) => statement.bind(number),
+    })
 }
 
 /// The column that numbers text matches in index order (the image id on both backends).
@@ -315,8 +327,43 @@ fn tsquery_expression(words: &[String]) -> String {
         .join(" & ")
 }
 
-/// The text match and the filters of a search, as SQL.
-async fn selection(db: &Database, query: &Query, words: &[String]) -> Result<Selection, sqlx::Error> {
+/// The id behind a contributor's or category's slug.
+async fn id_of(db: &Database, table: &str, slug: &str) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(&format!("SELECT id FROM {table} WHERE slug = $1"))
+        .bind(slug)
+        .fetch_optional(db.pool())
+        .await
+}
+
+/// What a search's filters ask of the index.
+enum Filters {
+    None,
+    /// The facet token every result carries.
+    Token(String),
+    /// A filter names a contributor or category that does not exist.
+    Unknown,
+}
+
+async fn filters(db: &Database, query: &Query) -> Result<Filters, sqlx::Error> {
+    let mut ids = [None, None];
+    for (slot, (slug, table)) in ids
+        .iter_mut()
+        .zip([(&query.category, "categories"), (&query.contributor, "contributors")])
+    {
+        if let Some(slug) = slug {
+            match id_of(db, table, slug).await? {
+                Some(id) => *slot = Some(id),
+                None => return Ok(Filters::Unknown),
+            }
+        }
+    }
+    let token = facets::query_token(query.orientation.as_deref(), ids[0], ids[1], query.color.as_deref());
+    Ok(token.map_or(Filters::None, Filters::Token))
+}
+
+/// The text match and the filters of a search, as SQL; `None` when a filter names a
+/// contributor or category that does not exist, so nothing can match.
+async fn selection(db: &Database, query: &Query, words: &[String]) -> Result<Option<Selection>, sqlx::Error> {
     let mut selection = Selection {
         from: "images i JOIN contributors c ON c.id = i.contributor_id",
         conditions: vec!["i.visibility = 'public'".to_owned()],
@@ -324,26 +371,52 @@ async fn selection(db: &Database, query: &Query, words: &[String]) -> Result<Sel
         text: None,
     };
     if !words.is_empty() {
-        let (from, expression, condition) = match db.backend() {
+        // With words, the filters are a facet token the index matches with them, so the
+        // index hands over only images that pass both.
+        let token = match filters(db, query).await? {
+            Filters::None => None,
+            Filters::Token(token) => Some(token),
+            Filters::Unknown => return Ok(None),
+        };
+        let (from, condition) = match db.backend() {
             // The FTS table keeps its own name (no alias): MATCH and rank refer to it.
-            Backend::Sqlite => (
-                "image_search JOIN images i ON i.id = image_search.rowid JOIN contributors c ON c.id = i.contributor_id",
-                fts5_expression(db, words).await?,
-                "image_search MATCH $1",
-            ),
-            Backend::Postgres => (
-                "image_search s JOIN images i ON i.id = s.image_id JOIN contributors c ON c.id = i.contributor_id",
-                tsquery_expression(words),
-                "s.document @@ to_tsquery('simple', $1)",
-            ),
+            Backend::Sqlite => {
+                let mut expression = fts5_expression(db, words).await?;
+                if let Some(token) = &token {
+                    expression = format!("({expression}) AND \"{token}\"");
+                }
+                selection.bind(Bound::Text(expression));
+                (
+                    "image_search JOIN images i ON i.id = image_search.rowid JOIN contributors c ON c.id = i.contributor_id",
+                    "image_search MATCH $1".to_owned(),
+                )
+            }
+            // `$1` is the words alone (relevance scores them); the facet is a lexeme as
+            // stored, cast rather than parsed, which would split it at the mark.
+            Backend::Postgres => {
+                selection.bind(Bound::Text(tsquery_expression(words)));
+                let condition = match &token {
+                    Some(token) => {
+                        selection.bind(Bound::Text(format!("'{token}'")));
+                        "s.document @@ (to_tsquery('simple', $1) && CAST($2 AS tsquery))".to_owned()
+                    }
+                    None => "s.document @@ to_tsquery('simple', $1)".to_owned(),
+                };
+                (
+                    "image_search s JOIN images i ON i.id = s.image_id JOIN contributors c ON c.id = i.contributor_id",
+                    condition,
+                )
+            }
         };
         selection.from = from;
-        selection.bind(Bound::Text(expression.clone()));
-        selection.conditions.push(condition.to_owned());
-        selection.text = Some(expression);
+        selection.conditions.push(condition.clone());
+        selection.text = Some(TextMatch {
+            condition,
+            text_binds: selection.binds.len(),
+        });
     }
-    // Filters are plain predicates beside the text match, so they narrow its results
-    // rather than change what the words mean.
+    // The filters stay plain predicates too: they cost nothing beside the token (only
+    // images carrying it reach them) and they are all a search without words has.
     for (value, column) in [
         (&query.orientation, "i.orientation"),
         (&query.contributor, "c.slug"),
@@ -360,26 +433,25 @@ async fn selection(db: &Database, query: &Query, words: &[String]) -> Result<Sel
             "i.category_id = (SELECT k.id FROM categories k WHERE k.slug = {placeholder})"
         ));
     }
-    Ok(selection)
+    Ok(Some(selection))
 }
 
 /// The id of the [`RANKED_WINDOW`]th newest text match, or `None` when there are fewer.
-async fn window_boundary(db: &Database, expression: &str) -> Result<Option<i64>, sqlx::Error> {
-    let sql = match db.backend() {
-        Backend::Sqlite => format!(
-            "SELECT rowid FROM image_search WHERE image_search MATCH $1 ORDER BY rowid DESC LIMIT 1 OFFSET {}",
-            RANKED_WINDOW - 1
-        ),
-        Backend::Postgres => format!(
-            "SELECT image_id FROM image_search WHERE document @@ to_tsquery('simple', $1) \
-             ORDER BY image_id DESC LIMIT 1 OFFSET {}",
-            RANKED_WINDOW - 1
-        ),
+async fn window_boundary(db: &Database, selection: &Selection, text: &TextMatch) -> Result<Option<i64>, sqlx::Error> {
+    let (from, id) = match db.backend() {
+        Backend::Sqlite => ("image_search", "rowid"),
+        Backend::Postgres => ("image_search s", "s.image_id"),
     };
-    sqlx::query_scalar(&sql)
-        .bind(expression)
+    let sql = format!(
+        "SELECT {id} FROM {from} WHERE {} ORDER BY {id} DESC LIMIT 1 OFFSET {}",
+        text.condition,
+        RANKED_WINDOW - 1
+    );
+    bound(&sql, selection.binds[..text.text_binds].iter().cloned())
         .fetch_optional(db.pool())
-        .await
+        .await?
+        .map(|row| row.try_get(0))
+        .transpose()
 }
 
 /// Ids of one page in relevance order: the matches within the ranked window by score,
@@ -389,10 +461,10 @@ async fn ranked_ids(db: &Database, selection: &Selection, offset: i64, limit: i6
         Backend::Sqlite => "image_search.rank, i.id DESC",
         Backend::Postgres => "ts_rank_cd(s.document, to_tsquery('simple', $1)) DESC, i.id DESC",
     };
-    let Some(expression) = &selection.text else {
+    let Some(text) = &selection.text else {
         return selection.ids(db, None, order_by(Sort::Newest), offset, limit).await;
     };
-    let Some(boundary) = window_boundary(db, expression).await? else {
+    let Some(boundary) = window_boundary(db, selection, text).await? else {
         return selection.ids(db, None, by_score, offset, limit).await;
     };
     let ranked = selection.count(db, (boundary, true)).await?;
@@ -440,7 +512,9 @@ async fn cards_in_order(db: &Database, ids: &[i64]) -> Result<Vec<AnyRow>, sqlx:
 /// One page of public images matching `words` (all of them) and the query's filters. Ids
 /// come first and the cards after, so the card columns are built for one page only.
 async fn matching(db: &Database, query: &Query, words: &[String]) -> Result<ImagePage, sqlx::Error> {
-    let selection = selection(db, query, words).await?;
+    let Some(selection) = selection(db, query, words).await? else {
+        return into_page(&[], query.page);
+    };
     let (offset, limit) = (offset_of(query.page), i64::from(PAGE_SIZE) + 1);
     let ids = match query.sort {
         Sort::Relevance => ranked_ids(db, &selection, offset, limit).await?,
@@ -597,7 +671,8 @@ pub fn color_family(hex: &str) -> &'static str {
 /// the caller's transaction, so an image is never in the library without its document.
 pub async fn index_image(conn: &mut AnyConnection, backend: Backend, image_id: i64) -> Result<(), sqlx::Error> {
     let row = sqlx::query(
-        "SELECT i.title, i.description, c.name AS contributor_name, c.style, k.name AS category_name \
+        "SELECT i.title, i.description, i.orientation, i.category_id, i.contributor_id, i.color_family, \
+                c.name AS contributor_name, c.style, k.name AS category_name \
          FROM images i JOIN contributors c ON c.id = i.contributor_id LEFT JOIN categories k ON k.id = i.category_id \
          WHERE i.id = $1",
     )
@@ -617,6 +692,13 @@ pub async fn index_image(conn: &mut AnyConnection, backend: Backend, image_id: i
         row.try_get::<String, _>("style")?,
         row.try_get::<Option<String>, _>("category_name")?.unwrap_or_default()
     );
+    let (orientation, color): (String, String) = (row.try_get("orientation")?, row.try_get("color_family")?);
+    let facet_tokens = facets::document_tokens(&ImageFacets {
+        orientation: &orientation,
+        category: row.try_get("category_id")?,
+        contributor: row.try_get("contributor_id")?,
+        color: &color,
+    });
     match backend {
         Backend::Sqlite => {
             sqlx::query("DELETE FROM image_search WHERE rowid = $1")
@@ -624,13 +706,15 @@ pub async fn index_image(conn: &mut AnyConnection, backend: Backend, image_id: i
                 .execute(&mut *conn)
                 .await?;
             sqlx::query(
-                "INSERT INTO image_search (rowid, title, tags, names, description) VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO image_search (rowid, title, tags, names, description, facets) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(image_id)
             .bind(&title)
             .bind(&tags)
             .bind(&names)
             .bind(&description)
+            .bind(facet_tokens.join(" "))
             .execute(&mut *conn)
             .await?;
         }
@@ -638,7 +722,8 @@ pub async fn index_image(conn: &mut AnyConnection, backend: Backend, image_id: i
             sqlx::query(
                 "INSERT INTO image_search (image_id, document) VALUES ($1, \
                    setweight(to_tsvector('simple', $2), 'A') || setweight(to_tsvector('simple', $3), 'B') || \
-                   setweight(to_tsvector('simple', $4), 'C') || setweight(to_tsvector('simple', $5), 'D')) \
+                   setweight(to_tsvector('simple', $4), 'C') || setweight(to_tsvector('simple', $5), 'D') || \
+                   array_to_tsvector(string_to_array($6, ' '))) \
                  ON CONFLICT (image_id) DO UPDATE SET document = EXCLUDED.document",
             )
             .bind(image_id)
@@ -646,6 +731,7 @@ pub async fn index_image(conn: &mut AnyConnection, backend: Backend, image_id: i
             .bind(&tags)
             .bind(&names)
             .bind(&description)
+            .bind(facet_tokens.join(" "))
             .execute(&mut *conn)
             .await?;
         }
@@ -759,20 +845,24 @@ async fn index_missing(db: &Database) -> Result<u64, sqlx::Error> {
     let mut tx = db.pool().begin().await?;
     store_vocabulary(&mut tx, &vocabulary).await?;
     let names = "c.name || ' ' || c.style || ' ' || COALESCE(k.name, '')";
+    let facet_tokens = facets::document_token_sql();
     let sources =
         "FROM images i JOIN contributors c ON c.id = i.contributor_id LEFT JOIN categories k ON k.id = i.category_id";
     let sql = match db.backend() {
         Backend::Sqlite => format!(
-            "INSERT INTO image_search (rowid, title, tags, names, description) \
+            "INSERT INTO image_search (rowid, title, tags, names, description, facets) \
              SELECT i.id, i.title, COALESCE((SELECT group_concat(t.tag, ' ') FROM image_tags t WHERE t.image_id = i.id), ''), \
-                    {names}, i.description {sources} WHERE {unindexed}"
+                    {names}, i.description, {} {sources} WHERE {unindexed}",
+            facet_tokens.join(" || ' ' || ")
         ),
         Backend::Postgres => format!(
             "INSERT INTO image_search (image_id, document) \
              SELECT i.id, setweight(to_tsvector('simple', i.title), 'A') || \
                     setweight(to_tsvector('simple', COALESCE((SELECT string_agg(t.tag, ' ') FROM image_tags t WHERE t.image_id = i.id), '')), 'B') || \
-                    setweight(to_tsvector('simple', {names}), 'C') || setweight(to_tsvector('simple', i.description), 'D') \
-             {sources} WHERE {unindexed}"
+                    setweight(to_tsvector('simple', {names}), 'C') || setweight(to_tsvector('simple', i.description), 'D') || \
+                    array_to_tsvector(ARRAY[{}]) \
+             {sources} WHERE {unindexed}",
+            facet_tokens.join(", ")
         ),
     };
     sqlx::query(&sql).execute(&mut *tx).await?;

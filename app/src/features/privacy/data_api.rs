@@ -36,14 +36,40 @@ impl ExportInfo {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestInfo {
-    /// `export` or `deletion`.
+    pub id: i64,
+    /// `export`, `deletion`, `correction`, `objection` or `restriction`.
     pub kind: String,
-    /// `open`, `done`, `withdrawn` or `failed`.
+    /// `open`, `done`, `withdrawn`, `failed` or `refused`.
     pub status: String,
     pub created_at: i64,
     pub due_at: i64,
     pub closed_at: Option<i64>,
     pub outcome: Option<String>,
+    /// What the member wrote or switched off.
+    pub details: Option<String>,
+    pub appeal: Option<String>,
+    pub appealed_at: Option<i64>,
+    /// `open`, `upheld` or `rejected` once appealed.
+    pub appeal_status: Option<String>,
+    pub appeal_outcome: Option<String>,
+}
+
+impl RequestInfo {
+    /// A refused request may be appealed once.
+    pub fn can_appeal(&self) -> bool {
+        self.status == "refused" && self.appeal_status.is_none()
+    }
+
+    pub fn kind_label(&self) -> &'static str {
+        match self.kind.as_str() {
+            "export" => "Export",
+            "deletion" => "Account deletion",
+            "correction" => "Correction",
+            "objection" => "Objection",
+            "restriction" => "Restriction",
+            _ => "Request",
+        }
+    }
 }
 
 /// Everything the "Your data" page shows.
@@ -66,6 +92,7 @@ fn manage_link(category: &str) -> Option<(String, String)> {
         "Account identity" | "Profile" | "Avatar" | "Password" => ("Edit on your account page", "/account"),
         "Sessions" => ("See and end sessions", "/account/sessions"),
         "Cookie decisions" => ("Change cookie settings", "/cookies"),
+        "Privacy settings" => ("Change privacy settings", "/account/privacy"),
         _ => return None,
     };
     Some((label.to_owned(), href.to_owned()))
@@ -181,5 +208,44 @@ pub async fn cancel_deletion() -> Result<(), AppError> {
     if !deletion::cancel(&state.db, member.user_id, now_unix()).await? {
         return Err(AppError::Invalid("Your account is not scheduled for deletion.".into()));
     }
+    Ok(())
+}
+
+#[cfg(feature = "ssr")]
+impl From<super::requests::RequestError> for AppError {
+    fn from(error: super::requests::RequestError) -> Self {
+        use super::requests::RequestError;
+        match error {
+            RequestError::Invalid { field, message } => AppError::field(field, message),
+            RequestError::NotFound => AppError::Invalid(
+                "That request is not waiting for this any more. Reload the page to see where it stands.".into(),
+            ),
+            RequestError::Database(error) => error.into(),
+        }
+    }
+}
+
+/// Asks for a correction of something the member cannot edit on their own pages; staff
+/// answer it from the requests queue.
+#[server]
+pub async fn ask_correction(details: String) -> Result<(), AppError> {
+    use crate::{
+        features::accounts::guard,
+        platform::{clock::now_unix, state::app_state},
+    };
+    let member = guard::require_member().await?;
+    super::requests::ask_correction(&app_state().db, member.user_id, &details, now_unix()).await?;
+    Ok(())
+}
+
+/// Appeals a refused request, once, with the member's reasons.
+#[server]
+pub async fn appeal_request(request_id: i64, appeal: String) -> Result<(), AppError> {
+    use crate::{
+        features::accounts::guard,
+        platform::{clock::now_unix, state::app_state},
+    };
+    let member = guard::require_member().await?;
+    super::requests::appeal(&app_state().db, member.user_id, request_id, &appeal, now_unix()).await?;
     Ok(())
 }

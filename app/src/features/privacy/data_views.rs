@@ -3,14 +3,15 @@
 //! grace period. Every form works as a plain post before hydration.
 
 use super::data_api::{
-    my_data, CancelDeletion, DataOverview, DeleteAccount, ExportInfo, HeldCategory, RequestExport, RequestInfo,
+    my_data, AppealRequest, AskCorrection, CancelDeletion, DataOverview, DeleteAccount, ExportInfo, HeldCategory,
+    RequestExport, RequestInfo,
 };
 use crate::{
     dates::format_day,
     error::AppError,
     features::library::image_page::human_bytes,
     ui::{
-        form::{action_error, Field, FormAlert, SubmitButton},
+        form::{action_error, action_succeeded, Field, FormAlert, SubmitButton},
         meta::PageMeta,
         status::{ErrorNotice, SignInPrompt},
     },
@@ -22,6 +23,10 @@ use leptos_router::hooks::use_query_map;
 pub fn MyDataPage() -> impl IntoView {
     let request_export = ServerAction::<RequestExport>::new();
     let cancel_deletion = ServerAction::<CancelDeletion>::new();
+    let requests = RequestActions {
+        correction: ServerAction::<AskCorrection>::new(),
+        appeal: ServerAction::<AppealRequest>::new(),
+    };
     // Bumped every two seconds while an export is being built, so its progress moves.
     let tick = RwSignal::new(0u32);
     let data = Resource::new(
@@ -29,6 +34,8 @@ pub fn MyDataPage() -> impl IntoView {
             (
                 request_export.version().get(),
                 cancel_deletion.version().get(),
+                requests.correction.version().get(),
+                requests.appeal.version().get(),
                 tick.get(),
             )
         },
@@ -60,7 +67,7 @@ pub fn MyDataPage() -> impl IntoView {
             <Transition fallback=|| view! { <p class="mt-8 text-muted" aria-busy="true">"Loading your data…"</p> }>
                 {move || Suspend::new(async move {
                     match data.await {
-                        Ok(mine) => view! { <DataSections mine request_export cancel_deletion/> }.into_any(),
+                        Ok(mine) => view! { <DataSections mine request_export cancel_deletion requests/> }.into_any(),
                         Err(AppError::Unauthorized) => view! {
                             <SignInPrompt heading="Sign in to see your data" next="/account/data"/>
                         }.into_any(),
@@ -70,6 +77,13 @@ pub fn MyDataPage() -> impl IntoView {
             </Transition>
         </section>
     }
+}
+
+/// The forms that add to or answer the member's tracked requests.
+#[derive(Clone, Copy)]
+struct RequestActions {
+    correction: ServerAction<AskCorrection>,
+    appeal: ServerAction<AppealRequest>,
 }
 
 /// What the export route sent the member back here for.
@@ -92,7 +106,9 @@ fn DataSections(
     mine: DataOverview,
     request_export: ServerAction<RequestExport>,
     cancel_deletion: ServerAction<CancelDeletion>,
+    requests: RequestActions,
 ) -> impl IntoView {
+    let actions = requests;
     let DataOverview {
         categories,
         exports,
@@ -106,7 +122,8 @@ fn DataSections(
         <div class="mt-8 space-y-8">
             {view! { <HeldData categories/> }.into_any()}
             {view! { <Exports exports next_export_at action=request_export/> }.into_any()}
-            {(!requests.is_empty()).then(|| view! { <Requests requests/> }.into_any())}
+            {(!requests.is_empty()).then(|| view! { <Requests requests appeal=actions.appeal/> }.into_any())}
+            {view! { <CorrectionForm action=actions.correction/> }.into_any()}
             {deletion_due.is_none().then(|| view! { <DeleteAccountForm grace_days/> }.into_any())}
         </div>
     }
@@ -249,44 +266,95 @@ fn ExportRow(export: ExportInfo) -> impl IntoView {
 }
 
 #[component]
-fn Requests(requests: Vec<RequestInfo>) -> impl IntoView {
+fn Requests(requests: Vec<RequestInfo>, appeal: ServerAction<AppealRequest>) -> impl IntoView {
     view! {
-        <section class="card" data-testid="requests">
-            <SectionHeading title="Your requests" text="Every export and deletion you asked for, with the date we must answer by and what came of it."/>
-            <div class="mt-5 overflow-x-auto">
-                <table class="w-full text-left text-sm">
-                    <thead class="text-muted">
-                        <tr>
-                            <th scope="col" class="py-2 pr-4 font-medium">"Request"</th>
-                            <th scope="col" class="py-2 pr-4 font-medium">"Asked"</th>
-                            <th scope="col" class="py-2 pr-4 font-medium">"Due by"</th>
-                            <th scope="col" class="py-2 font-medium">"Outcome"</th>
-                        </tr>
-                    </thead>
-                    <tbody class="divide-y divide-line text-ink">
-                        {requests.into_iter().map(|request| {
-                            let kind = match request.kind.as_str() {
-                                "export" => "Export",
-                                "deletion" => "Account deletion",
-                                other => other,
-                            }.to_owned();
-                            let outcome = request.outcome.clone().unwrap_or_else(|| match request.status.as_str() {
-                                "open" => "In progress".to_owned(),
-                                other => other.to_owned(),
-                            });
-                            view! {
-                                <tr>
-                                    <td class="py-2 pr-4">{kind}</td>
-                                    <td class="py-2 pr-4 whitespace-nowrap">{format_day(request.created_at)}</td>
-                                    <td class="py-2 pr-4 whitespace-nowrap">{format_day(request.due_at)}</td>
-                                    <td class="py-2">{outcome}</td>
-                                </tr>
-                            }
-                        }).collect_view()}
-                    </tbody>
-                </table>
-            </div>
+        <section class="card" id="requests" data-testid="requests">
+            <SectionHeading title="Your requests"
+                text="Every export, deletion, correction, objection and restriction you asked for, with the date we must answer by and what came of it. A refused request can be appealed once."/>
+            <ul class="mt-5 divide-y divide-line">
+                {requests.into_iter().map(|request| view! { <RequestRow request appeal/> }).collect_view()}
+            </ul>
         </section>
+    }
+}
+
+#[component]
+fn RequestRow(request: RequestInfo, appeal: ServerAction<AppealRequest>) -> impl IntoView {
+    let outcome = request
+        .outcome
+        .clone()
+        .unwrap_or_else(|| match request.status.as_str() {
+            "open" => "Waiting for an answer".to_owned(),
+            other => other.to_owned(),
+        });
+    let refused = request.status == "refused";
+    let appeal_line = request.appeal_status.as_deref().map(|status| match status {
+        "open" => "Appealed: waiting for an answer".to_owned(),
+        "upheld" => format!("Appeal upheld: {}", request.appeal_outcome.clone().unwrap_or_default()),
+        _ => format!("Appeal refused: {}", request.appeal_outcome.clone().unwrap_or_default()),
+    });
+    let can_appeal = request.can_appeal();
+    view! {
+        <li class="py-4" data-request-kind=request.kind.clone() data-request-status=request.status.clone()>
+            <div class="flex flex-wrap items-baseline justify-between gap-2">
+                <p class="font-medium text-ink">{request.kind_label()}</p>
+                <p class="text-xs text-muted">
+                    {format!("Asked {} · answer due by {}", format_day(request.created_at), format_day(request.due_at))}
+                </p>
+            </div>
+            {request.details.clone().map(|details| view! { <p class="mt-1 whitespace-pre-line text-sm text-muted">{details}</p> })}
+            <p class="mt-1 text-sm" class:text-danger=refused class:text-ink=!refused data-testid="request-outcome">
+                {if refused { format!("Refused: {outcome}") } else { outcome }}
+            </p>
+            {appeal_line.map(|line| view! { <p class="mt-1 text-sm text-ink" data-testid="appeal-status">{line}</p> })}
+            {can_appeal.then(|| view! { <AppealForm request_id=request.id action=appeal/> })}
+        </li>
+    }
+}
+
+#[component]
+fn AppealForm(request_id: i64, action: ServerAction<AppealRequest>) -> impl IntoView {
+    let error = action_error(action);
+    let field_id = format!("appeal-{request_id}");
+    view! {
+        <details class="mt-3">
+            <summary class="cursor-pointer text-sm font-medium text-accent">"Appeal this decision"</summary>
+            <ActionForm action attr:class="mt-3 space-y-3" attr:data-testid="appeal-form">
+                <input type="hidden" name="request_id" value=request_id/>
+                <label for=field_id.clone() class="field-label">"Why should we look again?"</label>
+                <textarea id=field_id name="appeal" rows="3" maxlength="2000" required=true class="field-input"></textarea>
+                <FormAlert error/>
+                {move || error.get().and_then(|e| e.for_field("appeal")).map(|message| view! { <p class="field-error">{message}</p> })}
+                <SubmitButton label="Send the appeal" busy_label="Sending…" pending=action.pending() class="btn-secondary h-9 px-4"/>
+            </ActionForm>
+        </details>
+    }
+}
+
+/// Something held that the member cannot edit on their own pages goes to staff.
+#[component]
+fn CorrectionForm(action: ServerAction<AskCorrection>) -> impl IntoView {
+    let error = action_error(action);
+    let sent = action_succeeded(action);
+    let details_error = Signal::derive(move || error.get().and_then(|e| e.for_field("details")));
+    view! {
+        <ActionForm action attr:class="card space-y-4" attr:data-testid="correction-form">
+            <SectionHeading title="Something wrong?"
+                text="Most of what we hold you can change yourself from the links above. For anything else, tell us what is wrong and what it should say; we answer within 30 days."/>
+            <FormAlert error/>
+            <div>
+                <label for="correction-details" class="field-label">"What should we correct?"</label>
+                <textarea id="correction-details" name="details" rows="3" maxlength="2000" required=true class="field-input"
+                    aria-invalid=move || details_error.get().is_some().to_string()></textarea>
+                {move || details_error.get().map(|message| view! { <p class="field-error">{message}</p> })}
+            </div>
+            <div class="flex flex-wrap items-center gap-4">
+                <SubmitButton label="Ask for a correction" busy_label="Sending…" pending=action.pending() class="btn-secondary"/>
+                <Show when=move || sent.get()>
+                    <span class="text-sm text-ink" role="status">"Sent. It is listed under your requests."</span>
+                </Show>
+            </div>
+        </ActionForm>
     }
 }
 

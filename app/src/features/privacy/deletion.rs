@@ -131,6 +131,9 @@ async fn delete_account(
     let Some(request_id) = claimed else {
         return Ok(None);
     };
+    // Corrections nobody answered yet have no one left to answer; they close first, while
+    // they still name the member.
+    requests::withdraw_open(&mut tx, user_id, "The account was deleted before an answer", now).await?;
     let erased = member_data::erase(&mut tx, &member).await?;
     if let Some(request_id) = request_id {
         requests::close(

@@ -93,8 +93,12 @@ impl Export {
 pub enum Deletion {
     /// The rows (and files) go, with how.
     Delete(&'static str),
-    /// The rows stay without anything that points at the member.
-    Anonymise(&'static str),
+    /// The rows stay without anything that points at the member: the member column and
+    /// `clear` (text the member wrote) become NULL.
+    Anonymise {
+        how: &'static str,
+        clear: &'static [&'static str],
+    },
     /// Removed on a schedule of their own, whatever the member does.
     Purge(&'static str),
     /// Never tied to a member, so there is nothing of theirs to delete.
@@ -105,7 +109,7 @@ impl Deletion {
     pub fn describe(self) -> String {
         match self {
             Self::Delete(how) => format!("deleted: {how}"),
-            Self::Anonymise(how) => format!("anonymised: {how}"),
+            Self::Anonymise { how, .. } => format!("anonymised: {how}"),
             Self::Purge(how) => format!("purged: {how}"),
             Self::NotLinked(why) => format!("nothing to delete: {why}"),
         }
@@ -308,7 +312,10 @@ pub const CATEGORIES: &[DataCategory] = &[
             columns: &["link_hash"],
             what: "the link hash",
         },
-        deletion: Deletion::Anonymise("the member reference is removed (`ON DELETE SET NULL`); the anonymous count stays"),
+        deletion: Deletion::Anonymise {
+            how: "the member reference is removed (`ON DELETE SET NULL`); the anonymous count stays",
+            clear: &[],
+        },
     },
     DataCategory {
         name: "View counting",
@@ -359,11 +366,39 @@ pub const CATEGORIES: &[DataCategory] = &[
         deletion: Deletion::Delete("with the account (foreign-key cascade)"),
     },
     DataCategory {
+        name: "Privacy settings",
+        data: "whether downloads are kept in the member's history, personalised recommendations, use of what the member writes to improve the service, marketing email, how long chats are kept, and when these last changed",
+        stores: &[Store {
+            table: "privacy_settings",
+            columns: &["analytics", "marketing_email", "improve_service", "personalised", "chat_retention", "updated_at"],
+            member: MemberLink::Column("user_id"),
+        }],
+        files: None,
+        purpose: "doing only what the member allows with their data",
+        basis: LegalBasis::LegalObligation,
+        retention: "until the account is deleted",
+        export: Export::Yes,
+        deletion: Deletion::Delete("with the account (foreign-key cascade)"),
+    },
+    DataCategory {
         name: "Data requests",
-        data: "each export or account deletion asked for: the kind, its status, when it was made, the date it is due by law, when and how it ended",
+        data: "each export, account deletion, correction, objection or restriction asked for: the kind, what the member wrote or switched off, its status, when it was made, the date it is due by law, when and how it ended, and an appeal against a refusal with its answer",
         stores: &[Store {
             table: "data_requests",
-            columns: &["kind", "status", "created_at", "due_at", "closed_at", "outcome"],
+            columns: &[
+                "kind",
+                "details",
+                "status",
+                "created_at",
+                "due_at",
+                "closed_at",
+                "outcome",
+                "appeal",
+                "appealed_at",
+                "appeal_status",
+                "appeal_outcome",
+                "appeal_closed_at",
+            ],
             member: MemberLink::Column("user_id"),
         }],
         files: None,
@@ -371,7 +406,10 @@ pub const CATEGORIES: &[DataCategory] = &[
         basis: LegalBasis::LegalObligation,
         retention: "while the account exists; afterwards without the member reference",
         export: Export::Yes,
-        deletion: Deletion::Anonymise("the member reference is removed (`ON DELETE SET NULL`); the kind, dates and outcome stay as the record that the request was handled"),
+        deletion: Deletion::Anonymise {
+            how: "the member reference and what the member wrote (details, appeal) are removed; the kind, dates and outcome stay as the record that the request was handled",
+            clear: &["details", "appeal"],
+        },
     },
     DataCategory {
         name: "Data exports",
@@ -421,7 +459,7 @@ pub const UNLINKED: &[Unlinked] = &[
     },
     Unlinked {
         tables: &["image_search", "search_terms"],
-        why: "the search index of the library's own text (titles, tags, descriptions, contributor and category names) and its vocabulary; what visitors search for is never stored or logged",
+        why: "the search index of the library's own text (titles, tags, descriptions, contributor and category names, and each image's orientation, category, contributor and colour as filter tokens) and its vocabulary; what visitors search for is never stored or logged",
     },
     Unlinked {
         tables: &["download_daily"],

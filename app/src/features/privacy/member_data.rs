@@ -270,10 +270,13 @@ pub async fn erase(conn: &mut AnyConnection, member: &Member) -> Result<Vec<Eras
             };
             let (sql, action) = match category.deletion {
                 Deletion::NotLinked(_) => continue,
-                Deletion::Anonymise(_) => (
-                    format!("UPDATE {} SET {column} = NULL WHERE {filter}", store.table),
-                    "anonymised",
-                ),
+                Deletion::Anonymise { clear, .. } => {
+                    let cleared: String = clear.iter().map(|column| format!(", {column} = NULL")).collect();
+                    (
+                        format!("UPDATE {} SET {column} = NULL{cleared} WHERE {filter}", store.table),
+                        "anonymised",
+                    )
+                }
                 Deletion::Delete(_) | Deletion::Purge(_) => {
                     (format!("DELETE FROM {} WHERE {filter}", store.table), "deleted")
                 }

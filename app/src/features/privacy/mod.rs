@@ -1,6 +1,7 @@
 //! Privacy: the visitor's cookie choices (consent), which every non-essential cookie writer
 //! asks before writing, the Global Privacy Control signal, the data inventory behind the
-//! privacy policy, the member's own data (export, deletion, tracked requests) and retention.
+//! privacy policy, the member's own data (export, deletion, tracked requests and appeals), privacy settings
+//! and retention.
 
 pub mod analytics;
 pub mod api;
@@ -23,6 +24,10 @@ pub mod requests;
 pub mod retention;
 #[cfg(feature = "ssr")]
 pub mod service;
+#[cfg(feature = "ssr")]
+pub mod settings;
+pub mod settings_api;
+pub mod settings_views;
 
 /// The date the privacy policy last changed, as `/.well-known/gpc.json` and the policy say.
 pub const POLICY_UPDATED: &str = "2026-12-03";

@@ -148,9 +148,12 @@ fn PolicyBody(facts: PolicyFacts) -> impl IntoView {
                 <a href="/account/data" class="font-medium text-accent hover:underline">"Your data"</a>
                 " you see everything held about you, download all of it as a zip (once a day), and delete your account: "
                 {format!("it is signed out everywhere at once and deleted for good after {deletion_grace_days} days, during which signing in lets you cancel. ")}
-                "To object to or restrict any processing, or for anything else, write to "
+                "On "
+                <a href="/account/privacy" class="font-medium text-accent hover:underline">"Privacy settings"</a>
+                " you object to or restrict processing yourself (your download history, personalised recommendations, use of what you write, marketing email, how long chats are kept); each change applies at once and is kept as a request. "
+                "Anything you cannot correct yourself you can ask us to correct on Your data; for anything else write to "
                 <a href=format!("mailto:{contact}") class="font-medium text-accent hover:underline" data-testid="policy-contact">{contact.clone()}</a>
-                ". We answer every request within 30 days (sooner than the 45 days California allows), and you may appeal a refusal once by replying to our answer."
+                ". We answer every request within 30 days (sooner than the 45 days California allows), and you may appeal a refusal once, from Your data."
             </p>
             <p class="mt-3">{format!("Accounts are for people aged {min_age} or older.")}</p>
         </Section>

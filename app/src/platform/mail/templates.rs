@@ -179,6 +179,21 @@ pub fn deletion_scheduled(site_name: &str, to: &str, due_day: &str, sign_in_link
     )
 }
 
+/// A correction or appeal answered by staff: what they decided, in their words.
+pub fn request_answered(site_name: &str, to: &str, what: &str, outcome: &str, link: &str) -> OutgoingMail {
+    render(
+        site_name,
+        to,
+        Content {
+            subject: format!("Your {site_name} {what} has been answered"),
+            heading: format!("Your {what} has been answered"),
+            paragraphs: vec![outcome.to_owned()],
+            action: Some(("See your requests".into(), link.to_owned())),
+            closing: "If you disagree with a refusal, you can appeal it once from the same page.".into(),
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

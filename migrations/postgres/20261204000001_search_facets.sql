@@ -1,0 +1,11 @@
+-- Search filters as index tokens (postgres). Keep in step with
+-- ../sqlite/20261204000001_search_facets.sql.
+--
+-- Each document gains lexemes like `¤oportrait¤k5` (every combination of orientation,
+-- category, contributor and colour family; see app/src/features/library/facets.rs),
+-- stored as they are (array_to_tsvector, no parser), so a filtered search is one more
+-- lexeme the GIN index intersects with the words. Relevance scores the words alone.
+--
+-- Documents are rebuilt: the server indexes every image without one at start
+-- (search::catch_up).
+DELETE FROM image_search;
