@@ -218,6 +218,63 @@ async fn bad_settings_are_refused_with_a_field_error_and_change_nothing() {
     app.stop().await;
 }
 
+/// A form post as a browser without JavaScript sends it, from `/account/privacy`.
+async fn post_from_page(app: &TestApp, cookie: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    app.client
+        .post(app.url(SavePrivacySettings::PATH))
+        .header("cookie", cookie)
+        .header(
+            "accept",
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+        )
+        .header("referer", app.url("/account/privacy"))
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn without_javascript_saving_comes_back_to_the_page_it_was_sent_from() {
+    let app = spawn_app().await;
+    create_member(&app, ADA, "Ada", true).await;
+    let cookie = signed_in(&app, ADA).await;
+    let saved = post_from_page(
+        &app,
+        &cookie,
+        &[
+            ("marketing_email", "on"),
+            ("chat_retention", "30_days"),
+            ("download_size", "small"),
+        ],
+    )
+    .await;
+    assert_eq!(saved.status(), 302);
+    // Exactly the page: server_fn's own redirect would end in a bare `?`.
+    assert_eq!(saved.headers()["location"], app.url("/account/privacy").as_str());
+    let page = settings_page(&app, &cookie).await;
+    assert!(page.settings.marketing_email);
+    assert_eq!(page.settings.chat_retention, ChatRetention::ThirtyDays);
+    assert_eq!(page.download_size, "small");
+
+    // A refusal comes back to the same page with the error for the form to show.
+    let refused = post_from_page(
+        &app,
+        &cookie,
+        &[("chat_retention", "forever"), ("download_size", "small")],
+    )
+    .await;
+    assert_eq!(refused.status(), 302);
+    let location = refused.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        location.starts_with(&format!("{}?", app.url("/account/privacy"))),
+        "{location}"
+    );
+    assert!(location.contains("__err="), "{location}");
+    assert_eq!(settings_page(&app, &cookie).await, page);
+    app.stop().await;
+}
+
 async fn waiting(app: &TestApp, cookie: &str) -> Vec<WaitingRequest> {
     let response = post_form(app, WaitingRequests::PATH, Some(cookie), &[]).await;
     assert_eq!(response.status(), 200);

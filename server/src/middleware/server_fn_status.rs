@@ -1,11 +1,12 @@
 //! Gives failed server functions the HTTP status their error means (422, 401, 404, 429…)
-//! instead of the blanket 500 that server_fn answers every error with.
+//! instead of the blanket 500 that server_fn answers every error with, and sends a plain
+//! form post back to the page it came from rather than that page with a bare `?`.
 
 use app::error::AppError;
 use axum::{
     body::{to_bytes, Body, HttpBody},
     extract::Request,
-    http::StatusCode,
+    http::{header::LOCATION, HeaderValue, StatusCode},
     middleware::Next,
     response::Response,
 };
@@ -16,7 +17,8 @@ const SERVER_FN_ERROR_HEADER: &str = "serverfnerror";
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
 pub async fn server_fn_error_status(request: Request, next: Next) -> Response {
-    let response = next.run(request).await;
+    let mut response = next.run(request).await;
+    tidy_form_redirect(&mut response);
     // A no-JavaScript form post is redirected back by leptos_axum; keep that status.
     if response.status() != StatusCode::INTERNAL_SERVER_ERROR
         || !response.headers().contains_key(SERVER_FN_ERROR_HEADER)
@@ -40,4 +42,22 @@ pub async fn server_fn_error_status(request: Request, next: Next) -> Response {
         parts.status = error.status();
     }
     Response::from_parts(parts, Body::from(bytes))
+}
+
+/// server_fn sends a plain form post back to its Referer after rebuilding the query string
+/// (to drop a previous error's `__err`), which leaves a bare `?` on an address that had no
+/// query: `/account/privacy?`. The address bar should show the page the member was on.
+fn tidy_form_redirect(response: &mut Response) {
+    if !response.status().is_redirection() {
+        return;
+    }
+    let tidy = response
+        .headers()
+        .get(LOCATION)
+        .and_then(|location| location.to_str().ok())
+        .and_then(|location| location.strip_suffix('?'))
+        .and_then(|location| HeaderValue::from_str(location).ok());
+    if let Some(location) = tidy {
+        response.headers_mut().insert(LOCATION, location);
+    }
 }
