@@ -12,13 +12,11 @@ use std::{
 };
 use support::{
     fixtures::{self, contains, jpeg_with_exif, photo, png_with_exif},
-    members::{create_member, signed_in},
+    members::{create_member, signed_in, BROWSER_ACCEPT},
     spawn_app, TestApp,
 };
 
 const BOUNDARY: &str = "atelier-avatar-test-5f1c9e0b7d";
-/// What a browser sends with a form post.
-const HTML: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
 
 /// A verified member, signed in; returns their id and the session cookie (`name=value`).
 async fn member(app: &TestApp, email: &str) -> (i64, String) {
@@ -59,7 +57,7 @@ async fn post_avatar(app: &TestApp, post: Post<'_>, body: Vec<u8>) -> reqwest::R
         request = request.header("cookie", cookie);
     }
     if post.browser {
-        request = request.header("accept", HTML);
+        request = request.header("accept", BROWSER_ACCEPT);
     }
     for (name, value) in post.headers {
         request = request.header(*name, *value);
@@ -348,7 +346,7 @@ async fn remove_avatar(app: &TestApp, cookie: &str) -> reqwest::Response {
     app.client
         .post(app.url("/account/avatar/remove"))
         .header("cookie", cookie)
-        .header("accept", HTML)
+        .header("accept", BROWSER_ACCEPT)
         .form(&[] as &[(&str, &str)])
         .send()
         .await

@@ -24,7 +24,7 @@ use app::{
 };
 use leptos::server_fn::ServerFn;
 use support::{
-    members::{create_member, error_of, post_form, signed_in, PASSWORD},
+    members::{create_member, error_of, post_form, signed_in, BROWSER_ACCEPT, PASSWORD},
     spawn_app, wait_for_mail, TestApp,
 };
 
@@ -223,10 +223,7 @@ async fn post_from_page(app: &TestApp, cookie: &str, form: &[(&str, &str)]) -> r
     app.client
         .post(app.url(SavePrivacySettings::PATH))
         .header("cookie", cookie)
-        .header(
-            "accept",
-            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
-        )
+        .header("accept", BROWSER_ACCEPT)
         .header("referer", app.url("/account/privacy"))
         .form(form)
         .send()

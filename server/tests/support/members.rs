@@ -31,6 +31,9 @@ pub async fn create_member(app: &TestApp, email: &str, display_name: &str, verif
     .unwrap()
 }
 
+/// The `Accept` header a browser sends with a plain form post.
+pub const BROWSER_ACCEPT: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+
 /// A form post as a browser's server-function call makes it, with an optional cookie.
 pub async fn post_form(app: &TestApp, path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> reqwest::Response {
     let mut request = app.client.post(app.url(path)).form(form);
