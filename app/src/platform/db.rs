@@ -54,6 +54,10 @@ impl Database {
             Backend::Postgres => url.to_owned(),
         };
         let options = AnyConnectOptions::from_str(&url).map_err(DatabaseError::Connect)?;
+        if backend == Backend::Sqlite {
+            // Searches rank with it (features::library::search); every connection gets it.
+            super::search_rank::register();
+        }
 
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)

@@ -11,6 +11,7 @@ pub mod mail;
 pub mod media;
 pub mod rate_limit;
 pub mod request;
+pub mod search_rank;
 pub mod secrets;
 pub mod signing;
 pub mod state;

@@ -454,11 +454,18 @@ async fn window_boundary(db: &Database, selection: &Selection, text: &TextMatch)
         .transpose()
 }
 
+/// Relevance on SQLite: BM25 with the column weights of the index's `rank` setting (title,
+/// tags, names, description; facets weigh nothing; migrations/sqlite/
+/// 20261204000001_search_facets.sql), through `atelier_rank` rather than `bm25()` so that a
+/// filter's facet token costs no walk of its whole posting list
+/// (platform::search_rank).
+const SQLITE_RELEVANCE: &str = "atelier_rank(image_search, 10.0, 5.0, 3.0, 1.0, 0.0), i.id DESC";
+
 /// Ids of one page in relevance order: the matches within the ranked window by score,
 /// then the older ones newest first.
 async fn ranked_ids(db: &Database, selection: &Selection, offset: i64, limit: i64) -> Result<Vec<i64>, sqlx::Error> {
     let by_score = match db.backend() {
-        Backend::Sqlite => "image_search.rank, i.id DESC",
+        Backend::Sqlite => SQLITE_RELEVANCE,
         Backend::Postgres => "ts_rank_cd(s.document, to_tsquery('simple', $1)) DESC, i.id DESC",
     };
     let Some(text) = &selection.text else {
