@@ -81,3 +81,38 @@ pub fn GridSkeleton(#[prop(default = 12)] tiles: u32) -> impl IntoView {
         </ul>
     }
 }
+
+/// The body of a members-only page: a loading line while `data` loads, then `loaded` with
+/// the data, a sign-in prompt that comes back to `path` when the visitor is signed out, or
+/// the error with a way to load `path` again.
+#[component]
+pub fn MembersOnly<T, V, F>(
+    data: Resource<Result<T, AppError>>,
+    /// What is being loaded, as a sentence: "Loading your data…".
+    loading: &'static str,
+    /// The sign-in prompt's heading: what signing in is for on this page.
+    sign_in: &'static str,
+    /// This page's path.
+    path: &'static str,
+    loaded: F,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,
+    V: IntoView + 'static,
+    F: Fn(T) -> V + Clone + Send + Sync + 'static,
+{
+    view! {
+        <Transition fallback=move || view! { <p class="mt-8 text-muted" aria-busy="true">{loading}</p> }>
+            {move || {
+                let loaded = loaded.clone();
+                Suspend::new(async move {
+                    match data.await {
+                        Ok(value) => loaded(value).into_any(),
+                        Err(AppError::Unauthorized) => view! { <SignInPrompt heading=sign_in next=path/> }.into_any(),
+                        Err(error) => view! { <ErrorNotice error retry_href=path/> }.into_any(),
+                    }
+                })
+            }}
+        </Transition>
+    }
+}

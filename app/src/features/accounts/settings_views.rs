@@ -8,11 +8,10 @@ use super::{
     AccountDetails,
 };
 use crate::{
-    error::AppError,
     ui::{
         form::{action_error, action_succeeded, Field, FormAlert, SubmitButton},
         meta::PageMeta,
-        status::{ErrorNotice, SignInPrompt},
+        status::MembersOnly,
     },
 };
 use leptos::{form::ActionForm, prelude::*};
@@ -31,17 +30,8 @@ pub fn AccountPage() -> impl IntoView {
         <section class="mx-auto max-w-3xl px-4 py-12 sm:px-6">
             <h1 class="font-display text-3xl font-semibold tracking-tight text-ink">"Your account"</h1>
             <ArrivalNotice/>
-            <Transition fallback=|| view! { <p class="mt-8 text-muted" aria-busy="true">"Loading your account…"</p> }>
-                {move || Suspend::new(async move {
-                    match account.await {
-                        Ok(details) => view! { <AccountSections details update_profile change_email/> }.into_any(),
-                        Err(AppError::Unauthorized) => view! {
-                            <SignInPrompt heading="Sign in to manage your account" next="/account"/>
-                        }.into_any(),
-                        Err(error) => view! { <ErrorNotice error retry_href="/account"/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <MembersOnly data=account loading="Loading your account…" sign_in="Sign in to manage your account" path="/account"
+                loaded=move |details| view! { <AccountSections details update_profile change_email/> }/>
         </section>
     }
 }

@@ -5,10 +5,9 @@ use super::api::{who_am_i, EndAllSessions, EndSession, SignOut};
 use super::SessionInfo;
 use crate::{
     dates::format_day,
-    error::AppError,
     ui::{
         meta::PageMeta,
-        status::{ErrorNotice, SignInPrompt},
+        status::MembersOnly,
     },
 };
 use leptos::{form::ActionForm, prelude::*};
@@ -60,17 +59,8 @@ pub fn SessionsPage() -> impl IntoView {
         <section class="mx-auto max-w-3xl px-4 py-12 sm:px-6">
             <h1 class="font-display text-3xl font-semibold tracking-tight text-ink">"Where you're signed in"</h1>
             <p class="mt-2 text-muted">"Sign out of any session you don't recognise. Places are shown by country only."</p>
-            <Transition fallback=|| view! { <p class="mt-8 text-muted" aria-busy="true">"Loading your sessions…"</p> }>
-                {move || Suspend::new(async move {
-                    match sessions.await {
-                        Ok(list) => view! { <SessionList list end_one end_all/> }.into_any(),
-                        Err(AppError::Unauthorized) => view! {
-                            <SignInPrompt heading="Sign in to see your sessions" next="/account/sessions"/>
-                        }.into_any(),
-                        Err(error) => view! { <ErrorNotice error retry_href="/account/sessions"/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <MembersOnly data=sessions loading="Loading your sessions…" sign_in="Sign in to see your sessions" path="/account/sessions"
+                loaded=move |list| view! { <SessionList list end_one end_all/> }/>
         </section>
     }
 }

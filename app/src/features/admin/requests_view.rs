@@ -4,11 +4,10 @@
 use super::api::{waiting_requests, DecideRequest, WaitingRequest};
 use crate::{
     dates::format_day,
-    error::AppError,
     ui::{
         form::{action_error, FormAlert, SubmitButton},
         meta::PageMeta,
-        status::{ErrorNotice, SignInPrompt},
+        status::MembersOnly,
     },
 };
 use leptos::{form::ActionForm, prelude::*};
@@ -26,24 +25,18 @@ pub fn RequestsQueuePage() -> impl IntoView {
                 "Corrections members asked for and appeals against refusals. Each must be answered by the date shown; the member reads your answer."
             </p>
             <div class="mt-6"><FormAlert error/></div>
-            <Transition fallback=|| view! { <p class="mt-8 text-muted" aria-busy="true">"Loading requests…"</p> }>
-                {move || Suspend::new(async move {
-                    match waiting.await {
-                        Ok(list) if list.is_empty() => view! {
-                            <p class="card mt-8 text-center text-muted" data-testid="requests-empty">"Nothing is waiting. Every request has been answered."</p>
-                        }.into_any(),
-                        Ok(list) => view! {
-                            <ul class="mt-8 space-y-4" data-testid="requests-queue">
-                                {list.into_iter().map(|waiting| view! { <Waiting waiting action=decide/> }).collect_view()}
-                            </ul>
-                        }.into_any(),
-                        Err(AppError::Unauthorized) => view! {
-                            <SignInPrompt heading="Sign in as an administrator to answer data requests" next="/admin/requests"/>
-                        }.into_any(),
-                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <MembersOnly data=waiting loading="Loading requests…" sign_in="Sign in as an administrator to answer data requests"
+                path="/admin/requests" loaded=move |list: Vec<WaitingRequest>| if list.is_empty() {
+                    view! {
+                        <p class="card mt-8 text-center text-muted" data-testid="requests-empty">"Nothing is waiting. Every request has been answered."</p>
+                    }.into_any()
+                } else {
+                    view! {
+                        <ul class="mt-8 space-y-4" data-testid="requests-queue">
+                            {list.into_iter().map(|waiting| view! { <Waiting waiting action=decide/> }).collect_view()}
+                        </ul>
+                    }.into_any()
+                }/>
         </section>
     }
 }

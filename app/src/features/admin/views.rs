@@ -4,10 +4,9 @@
 use super::{api::outbox_messages, OutboxEntry};
 use crate::{
     dates::format_day,
-    error::AppError,
     ui::{
         meta::PageMeta,
-        status::{ErrorNotice, SignInPrompt},
+        status::MembersOnly,
     },
 };
 use leptos::prelude::*;
@@ -30,24 +29,16 @@ pub fn OutboxPage() -> impl IntoView {
                 </div>
                 <button type="submit" class="btn-secondary">"Filter"</button>
             </form>
-            <Transition fallback=|| view! { <p class="mt-8 text-muted" aria-busy="true">"Loading mail…"</p> }>
-                {move || Suspend::new(async move {
-                    match mails.await {
-                        Ok(list) if list.is_empty() => view! {
-                            <p class="card mt-8 text-center text-muted" data-testid="outbox-empty">"No mail yet."</p>
-                        }.into_any(),
-                        Ok(list) => view! {
-                            <ul class="mt-8 space-y-4" data-testid="outbox">
-                                {list.into_iter().map(|mail| view! { <OutboxItem mail/> }).collect_view()}
-                            </ul>
-                        }.into_any(),
-                        Err(AppError::Unauthorized) => view! {
-                            <SignInPrompt heading="Sign in as an administrator to read the outbox" next="/admin/outbox"/>
-                        }.into_any(),
-                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <MembersOnly data=mails loading="Loading mail…" sign_in="Sign in as an administrator to read the outbox"
+                path="/admin/outbox" loaded=|list: Vec<OutboxEntry>| if list.is_empty() {
+                    view! { <p class="card mt-8 text-center text-muted" data-testid="outbox-empty">"No mail yet."</p> }.into_any()
+                } else {
+                    view! {
+                        <ul class="mt-8 space-y-4" data-testid="outbox">
+                            {list.into_iter().map(|mail| view! { <OutboxItem mail/> }).collect_view()}
+                        </ul>
+                    }.into_any()
+                }/>
         </section>
     }
 }

@@ -8,12 +8,11 @@ use super::data_api::{
 };
 use crate::{
     dates::format_day,
-    error::AppError,
     features::library::image_page::human_bytes,
     ui::{
         form::{action_error, action_succeeded, Field, FormAlert, SubmitButton},
         meta::PageMeta,
-        status::{ErrorNotice, SignInPrompt},
+        status::MembersOnly,
     },
 };
 use leptos::{form::ActionForm, prelude::*};
@@ -64,17 +63,8 @@ pub fn MyDataPage() -> impl IntoView {
                 ", your export and your deletion."
             </p>
             <ArrivalNotice/>
-            <Transition fallback=|| view! { <p class="mt-8 text-muted" aria-busy="true">"Loading your data…"</p> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(mine) => view! { <DataSections mine request_export cancel_deletion requests/> }.into_any(),
-                        Err(AppError::Unauthorized) => view! {
-                            <SignInPrompt heading="Sign in to see your data" next="/account/data"/>
-                        }.into_any(),
-                        Err(error) => view! { <ErrorNotice error retry_href="/account/data"/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <MembersOnly data loading="Loading your data…" sign_in="Sign in to see your data" path="/account/data"
+                loaded=move |mine| view! { <DataSections mine request_export cancel_deletion requests/> }/>
         </section>
     }
 }

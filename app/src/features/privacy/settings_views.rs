@@ -8,11 +8,10 @@ use super::{
 };
 use crate::{
     dates::format_day,
-    error::AppError,
     ui::{
         form::{action_error, FormAlert, SubmitButton},
         meta::PageMeta,
-        status::{ErrorNotice, SignInPrompt},
+        status::MembersOnly,
     },
 };
 use leptos::{form::ActionForm, html, prelude::*};
@@ -33,17 +32,8 @@ pub fn PrivacySettingsPage() -> impl IntoView {
                 <a href="/account/data#requests" class="font-medium text-accent hover:underline">"Your data"</a>
                 "."
             </p>
-            <Transition fallback=|| view! { <p class="mt-8 text-muted" aria-busy="true">"Loading your settings…"</p> }>
-                {move || Suspend::new(async move {
-                    match page.await {
-                        Ok(page) => view! { <SettingsForm page/> <CookieChoices/> }.into_any(),
-                        Err(AppError::Unauthorized) => view! {
-                            <SignInPrompt heading="Sign in to change your privacy settings" next="/account/privacy"/>
-                        }.into_any(),
-                        Err(error) => view! { <ErrorNotice error retry_href="/account/privacy"/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <MembersOnly data=page loading="Loading your settings…" sign_in="Sign in to change your privacy settings"
+                path="/account/privacy" loaded=|page| view! { <SettingsForm page/> <CookieChoices/> }/>
         </section>
     }
 }
