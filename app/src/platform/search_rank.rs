@@ -215,7 +215,7 @@ mod tests {
 
     async fn library() -> Database {
         super::register();
-        let db = Database::connect("sqlite::memory:", 1).await.unwrap();
+        let db = Database::connect("sqlite::memory:?mode=memory", 1).await.unwrap();
         sqlx::query(
             "CREATE VIRTUAL TABLE docs USING fts5(title, body, facets, tokenize = \"unicode61 tokenchars '¤'\")",
         )
@@ -239,7 +239,8 @@ mod tests {
     }
 
     async fn scores(db: &Database, function: &str, query: &str) -> Vec<(i64, f64)> {
-        let sql = format!("SELECT rowid, {function}(docs, 10.0, 2.0, 0.0) FROM docs WHERE docs MATCH $1 ORDER BY rowid");
+        let sql =
+            format!("SELECT rowid, {function}(docs, 10.0, 2.0, 0.0) FROM docs WHERE docs MATCH $1 ORDER BY rowid");
         sqlx::query(&sql)
             .bind(query)
             .fetch_all(db.pool())
@@ -267,7 +268,11 @@ mod tests {
             assert_eq!(ours.len(), sqlite.len(), "{query}");
             for ((id, score), (sqlite_id, sqlite_score)) in ours.iter().zip(&sqlite) {
                 assert_eq!(id, sqlite_id);
-                assert_eq!(score.to_bits(), sqlite_score.to_bits(), "{query}, row {id}: {score} vs {sqlite_score}");
+                assert_eq!(
+                    score.to_bits(),
+                    sqlite_score.to_bits(),
+                    "{query}, row {id}: {score} vs {sqlite_score}"
+                );
             }
         }
     }
@@ -275,10 +280,11 @@ mod tests {
     #[tokio::test]
     async fn without_weights_every_column_counts_once() {
         let db = library().await;
-        let ours: Vec<f64> = sqlx::query_scalar("SELECT atelier_rank(docs) FROM docs WHERE docs MATCH 'dune' ORDER BY rowid")
-            .fetch_all(db.pool())
-            .await
-            .unwrap();
+        let ours: Vec<f64> =
+            sqlx::query_scalar("SELECT atelier_rank(docs) FROM docs WHERE docs MATCH 'dune' ORDER BY rowid")
+                .fetch_all(db.pool())
+                .await
+                .unwrap();
         let sqlite: Vec<f64> = sqlx::query_scalar("SELECT bm25(docs) FROM docs WHERE docs MATCH 'dune' ORDER BY rowid")
             .fetch_all(db.pool())
             .await

@@ -7,12 +7,10 @@ use super::{
     settings_api::{my_account, ChangeEmail, ChangePassword, UpdateProfile},
     AccountDetails,
 };
-use crate::{
-    ui::{
-        form::{action_error, action_succeeded, Field, FormAlert, SubmitButton},
-        meta::PageMeta,
-        status::MembersOnly,
-    },
+use crate::ui::{
+    form::{action_error, action_succeeded, Field, FormAlert, SubmitButton},
+    meta::PageMeta,
+    status::MembersOnly,
 };
 use leptos::{form::ActionForm, prelude::*};
 use leptos_router::hooks::use_query_map;
@@ -31,7 +29,7 @@ pub fn AccountPage() -> impl IntoView {
             <h1 class="font-display text-3xl font-semibold tracking-tight text-ink">"Your account"</h1>
             <ArrivalNotice/>
             <MembersOnly data=account loading="Loading your account…" sign_in="Sign in to manage your account" path="/account"
-                loaded=move |details| view! { <AccountSections details update_profile change_email/> }/>
+                loaded={move |details| view! { <AccountSections details update_profile change_email/> }}/>
         </section>
     }
 }

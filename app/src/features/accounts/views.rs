@@ -5,10 +5,7 @@ use super::api::{who_am_i, EndAllSessions, EndSession, SignOut};
 use super::SessionInfo;
 use crate::{
     dates::format_day,
-    ui::{
-        meta::PageMeta,
-        status::MembersOnly,
-    },
+    ui::{meta::PageMeta, status::MembersOnly},
 };
 use leptos::{form::ActionForm, prelude::*};
 use leptos_router::hooks::use_location;
@@ -60,7 +57,7 @@ pub fn SessionsPage() -> impl IntoView {
             <h1 class="font-display text-3xl font-semibold tracking-tight text-ink">"Where you're signed in"</h1>
             <p class="mt-2 text-muted">"Sign out of any session you don't recognise. Places are shown by country only."</p>
             <MembersOnly data=sessions loading="Loading your sessions…" sign_in="Sign in to see your sessions" path="/account/sessions"
-                loaded=move |list| view! { <SessionList list end_one end_all/> }/>
+                loaded={move |list| view! { <SessionList list end_one end_all/> }}/>
         </section>
     }
 }

@@ -26,7 +26,7 @@ pub fn RequestsQueuePage() -> impl IntoView {
             </p>
             <div class="mt-6"><FormAlert error/></div>
             <MembersOnly data=waiting loading="Loading requests…" sign_in="Sign in as an administrator to answer data requests"
-                path="/admin/requests" loaded=move |list: Vec<WaitingRequest>| if list.is_empty() {
+                path="/admin/requests" loaded={move |list: Vec<WaitingRequest>| if list.is_empty() {
                     view! {
                         <p class="card mt-8 text-center text-muted" data-testid="requests-empty">"Nothing is waiting. Every request has been answered."</p>
                     }.into_any()
@@ -36,7 +36,7 @@ pub fn RequestsQueuePage() -> impl IntoView {
                             {list.into_iter().map(|waiting| view! { <Waiting waiting action=decide/> }).collect_view()}
                         </ul>
                     }.into_any()
-                }/>
+                }}/>
         </section>
     }
 }

@@ -4,10 +4,7 @@
 use super::{api::outbox_messages, OutboxEntry};
 use crate::{
     dates::format_day,
-    ui::{
-        meta::PageMeta,
-        status::MembersOnly,
-    },
+    ui::{meta::PageMeta, status::MembersOnly},
 };
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -30,7 +27,7 @@ pub fn OutboxPage() -> impl IntoView {
                 <button type="submit" class="btn-secondary">"Filter"</button>
             </form>
             <MembersOnly data=mails loading="Loading mail…" sign_in="Sign in as an administrator to read the outbox"
-                path="/admin/outbox" loaded=|list: Vec<OutboxEntry>| if list.is_empty() {
+                path="/admin/outbox" loaded={|list: Vec<OutboxEntry>| if list.is_empty() {
                     view! { <p class="card mt-8 text-center text-muted" data-testid="outbox-empty">"No mail yet."</p> }.into_any()
                 } else {
                     view! {
@@ -38,7 +35,7 @@ pub fn OutboxPage() -> impl IntoView {
                             {list.into_iter().map(|mail| view! { <OutboxItem mail/> }).collect_view()}
                         </ul>
                     }.into_any()
-                }/>
+                }}/>
         </section>
     }
 }

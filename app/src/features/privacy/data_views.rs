@@ -64,7 +64,7 @@ pub fn MyDataPage() -> impl IntoView {
             </p>
             <ArrivalNotice/>
             <MembersOnly data loading="Loading your data…" sign_in="Sign in to see your data" path="/account/data"
-                loaded=move |mine| view! { <DataSections mine request_export cancel_deletion requests/> }/>
+                loaded={move |mine| view! { <DataSections mine request_export cancel_deletion requests/> }}/>
         </section>
     }
 }

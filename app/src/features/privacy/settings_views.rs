@@ -33,7 +33,7 @@ pub fn PrivacySettingsPage() -> impl IntoView {
                 "."
             </p>
             <MembersOnly data=page loading="Loading your settings…" sign_in="Sign in to change your privacy settings"
-                path="/account/privacy" loaded=|page| view! { <SettingsForm page/> <CookieChoices/> }/>
+                path="/account/privacy" loaded={|page| view! { <SettingsForm page/> <CookieChoices/> }}/>
         </section>
     }
 }
