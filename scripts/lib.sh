@@ -14,7 +14,8 @@ export CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}"
 export PATH="$ROOT/node_modules/.bin:$CARGO_HOME/bin:$PATH"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
-say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+# Each step is timestamped, so a CI log shows where its time went.
+say() { printf '\033[1m==> %s %s\033[0m\n' "$(date +%T)" "$*" >&2; }
 
 as_root() {
   if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi

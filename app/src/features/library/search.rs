@@ -181,16 +181,12 @@ enum Bound {
 /// The FROM and WHERE of a search, with the values their placeholders stand for.
 struct Selection {
     from: &'static str,
+    /// Plain predicates on `images` (and `c`, the contributor): visibility and filters.
     conditions: Vec<String>,
     binds: Vec<Bound>,
     /// When the search has words: the condition that matches them (and the filters'
-    /// facet token) in the index, over the first `text_binds` placeholders.
-    text: Option<TextMatch>,
-}
-
-struct TextMatch {
-    condition: String,
-    text_binds: usize,
+    /// facet token) in the index.
+    text: Option<String>,
 }
 
 impl Selection {
@@ -245,7 +241,8 @@ impl Selection {
     }
 
     fn where_clause(&self, backend: Backend, window: Option<(i64, bool)>) -> String {
-        let mut conditions = self.conditions.clone();
+        let mut conditions: Vec<String> = self.text.iter().cloned().collect();
+        conditions.extend(self.conditions.iter().cloned());
         if let Some((_, above)) = window {
             let comparison = if above { ">=" } else { "<" };
             conditions.push(format!("{} {comparison} ${}", text_id(backend), self.binds.len() + 1));
@@ -265,12 +262,26 @@ fn bound(
     })
 }
 
-/// The column that numbers text matches in index order (the image id on both backends).
+/// The column that numbers text matches in index order: on SQLite the document's
+/// [`sqlite_search_key`], newest last; on PostgreSQL the image id.
 fn text_id(backend: Backend) -> &'static str {
     match backend {
         Backend::Sqlite => "image_search.rowid",
         Backend::Postgres => "s.image_id",
     }
+}
+
+/// Seconds from 1970 to 2020-01-01, where SQLite search keys count time from.
+const SEARCH_KEY_EPOCH: i64 = 1_577_836_800;
+
+/// On SQLite a document's rowid is its image's publication time and id in one integer:
+/// `(created_at - 2020) << 32 | id`. FTS5 walks a word's images in rowid order and can
+/// stop after a page, so rowid order being "newest first" (backwards) is what lets a
+/// search sorted by newest, and the relevance window over the newest matches, read only
+/// the top of each list, whatever order the images were added in (the demo library is
+/// back-dated). Ids below 2³² and dates 1952–2088 fit.
+fn sqlite_search_key(alias: &str) -> String {
+    format!("(({alias}.created_at - {SEARCH_KEY_EPOCH}) * 4294967296 + {alias}.id)")
 }
 
 /// One FTS5 word: known whole words for a word of four letters or more (FTS5 reads a
@@ -387,7 +398,8 @@ async fn selection(db: &Database, query: &Query, words: &[String]) -> Result<Opt
                 }
                 selection.bind(Bound::Text(expression));
                 (
-                    "image_search JOIN images i ON i.id = image_search.rowid JOIN contributors c ON c.id = i.contributor_id",
+                    "image_search JOIN images i ON i.id = (image_search.rowid & 4294967295) \
+                     JOIN contributors c ON c.id = i.contributor_id",
                     "image_search MATCH $1".to_owned(),
                 )
             }
@@ -409,11 +421,7 @@ async fn selection(db: &Database, query: &Query, words: &[String]) -> Result<Opt
             }
         };
         selection.from = from;
-        selection.conditions.push(condition.clone());
-        selection.text = Some(TextMatch {
-            condition,
-            text_binds: selection.binds.len(),
-        });
+        selection.text = Some(condition);
     }
     // The filters stay plain predicates too: they cost nothing beside the token (only
     // images carrying it reach them) and they are all a search without words has.
@@ -436,60 +444,100 @@ async fn selection(db: &Database, query: &Query, words: &[String]) -> Result<Opt
     Ok(Some(selection))
 }
 
-/// The id of the [`RANKED_WINDOW`]th newest text match, or `None` when there are fewer.
-async fn window_boundary(db: &Database, selection: &Selection, text: &TextMatch) -> Result<Option<i64>, sqlx::Error> {
-    let (from, id) = match db.backend() {
-        Backend::Sqlite => ("image_search", "rowid"),
-        Backend::Postgres => ("image_search s", "s.image_id"),
-    };
-    let sql = format!(
-        "SELECT {id} FROM {from} WHERE {} ORDER BY {id} DESC LIMIT 1 OFFSET {}",
-        text.condition,
-        RANKED_WINDOW - 1
-    );
-    bound(&sql, selection.binds[..text.text_binds].iter().cloned())
-        .fetch_optional(db.pool())
-        .await?
-        .map(|row| row.try_get(0))
-        .transpose()
-}
-
 /// Relevance on SQLite: BM25 with the column weights of the index's `rank` setting (title,
 /// tags, names, description; facets weigh nothing; migrations/sqlite/
 /// 20261204000001_search_facets.sql), through `atelier_rank` rather than `bm25()` so that a
 /// filter's facet token costs no walk of its whole posting list
-/// (platform::search_rank).
-const SQLITE_RELEVANCE: &str = "atelier_rank(image_search, 10.0, 5.0, 3.0, 1.0, 0.0), i.id DESC";
+/// (platform::search_rank). Lower is better, as with `bm25()`.
+const SQLITE_SCORE: &str = "atelier_rank(image_search, 10.0, 5.0, 3.0, 1.0, 0.0)";
+
+/// One page of the ranked window, and how full the window is.
+struct WindowPage {
+    ids: Vec<i64>,
+    /// How many text matches the window holds, at most [`RANKED_WINDOW`].
+    size: i64,
+    /// The text-match number of the window's oldest match, when it holds any.
+    oldest: Option<i64>,
+}
+
+/// Walks the newest text matches once, up to [`RANKED_WINDOW`] of them, and returns one
+/// page of those that pass the filters, best score first (ties: newest first), with how
+/// full the window was. One statement: the window (a CTE, materialised because it is read
+/// twice) gives both the page and its own size and edge, so the index is walked once.
+async fn window_page(
+    db: &Database,
+    selection: &Selection,
+    text: &str,
+    offset: i64,
+    limit: i64,
+) -> Result<WindowPage, sqlx::Error> {
+    let (window, join, score) = match db.backend() {
+        // FTS5 scores a row while it walks it: the score is taken inside the window.
+        Backend::Sqlite => (
+            format!(
+                "SELECT image_search.rowid AS text_id, {SQLITE_SCORE} AS score FROM image_search \
+                 WHERE {} ORDER BY image_search.rowid DESC LIMIT {RANKED_WINDOW}",
+                text
+            ),
+            "images i ON i.id = (w.text_id & 4294967295)",
+            "w.score",
+        ),
+        // PostgreSQL would score every match before it sorts them by id: the window holds
+        // ids only and the page's candidates are scored after.
+        Backend::Postgres => (
+            format!(
+                "SELECT s.image_id AS text_id FROM image_search s WHERE {} \
+                 ORDER BY s.image_id DESC LIMIT {RANKED_WINDOW}",
+                text
+            ),
+            "image_search s ON s.image_id = w.text_id JOIN images i ON i.id = w.text_id",
+            "-ts_rank_cd(s.document, to_tsquery('simple', $1))",
+        ),
+    };
+    let sql = format!(
+        "WITH w AS ({window}) \
+         SELECT CAST(NULL AS BIGINT) AS id, CAST(COUNT(*) AS BIGINT) AS size, CAST(MIN(w.text_id) AS BIGINT) AS oldest \
+         FROM w \
+         UNION ALL \
+         SELECT * FROM (SELECT i.id, 0, 0 FROM w JOIN {join} JOIN contributors c ON c.id = i.contributor_id \
+           WHERE {} ORDER BY {score}, w.text_id DESC LIMIT {limit} OFFSET {offset}) page",
+        selection.conditions.join(" AND ")
+    );
+    let mut page = WindowPage {
+        ids: Vec::new(),
+        size: 0,
+        oldest: None,
+    };
+    for row in selection.statement(&sql, None).fetch_all(db.pool()).await? {
+        match row.try_get::<Option<i64>, _>(0)? {
+            Some(id) => page.ids.push(id),
+            None => (page.size, page.oldest) = (row.try_get(1)?, row.try_get(2)?),
+        }
+    }
+    Ok(page)
+}
 
 /// Ids of one page in relevance order: the matches within the ranked window by score,
 /// then the older ones newest first.
 async fn ranked_ids(db: &Database, selection: &Selection, offset: i64, limit: i64) -> Result<Vec<i64>, sqlx::Error> {
-    let by_score = match db.backend() {
-        Backend::Sqlite => SQLITE_RELEVANCE,
-        Backend::Postgres => "ts_rank_cd(s.document, to_tsquery('simple', $1)) DESC, i.id DESC",
-    };
     let Some(text) = &selection.text else {
         return selection.ids(db, None, order_by(Sort::Newest), offset, limit).await;
     };
-    let Some(boundary) = window_boundary(db, selection, text).await? else {
-        return selection.ids(db, None, by_score, offset, limit).await;
-    };
-    let mut ids = selection
-        .ids(db, Some((boundary, true)), by_score, offset, limit)
-        .await?;
+    let WindowPage { mut ids, size, oldest } = window_page(db, selection, text, offset, limit).await?;
     let missing = limit - ids.len() as i64;
-    if missing > 0 {
-        // The window ran out on this page, so the older matches continue it, from an offset
-        // that depends on how many the window held. Counted only here: on a full page the
-        // count would be one more walk over the window (a filtered window spans ~10× more
-        // of the index than its 2,000 matches).
-        let ranked = selection.count(db, (boundary, true)).await?;
-        let newest = format!("{} DESC", text_id(db.backend()));
-        let older = selection
-            .ids(db, Some((boundary, false)), &newest, (offset - ranked).max(0), missing)
-            .await?;
-        ids.extend(older);
-    }
+    let Some(boundary) = oldest.filter(|_| missing > 0 && size == RANKED_WINDOW) else {
+        // A full page, or a window that held every match (or none).
+        return Ok(ids);
+    };
+    // The window ran out on this page, so the older matches continue it, from an offset
+    // that depends on how many of the window's matches passed the filters. Counted only
+    // here: on a full page the count would be one more walk over the window.
+    let ranked = selection.count(db, (boundary, true)).await?;
+    let newest = format!("{} DESC", text_id(db.backend()));
+    let older = selection
+        .ids(db, Some((boundary, false)), &newest, (offset - ranked).max(0), missing)
+        .await?;
+    ids.extend(older);
     Ok(ids)
 }
 
@@ -526,6 +574,11 @@ async fn matching(db: &Database, query: &Query, words: &[String]) -> Result<Imag
     let (offset, limit) = (offset_of(query.page), i64::from(PAGE_SIZE) + 1);
     let ids = match query.sort {
         Sort::Relevance => ranked_ids(db, &selection, offset, limit).await?,
+        // Newest first is the index's own order backwards on SQLite (see
+        // `sqlite_search_key`): FTS5 stops after the page instead of sorting every match.
+        Sort::Newest if selection.text.is_some() && db.backend() == Backend::Sqlite => {
+            selection.ids(db, None, "image_search.rowid DESC", offset, limit).await?
+        }
         sort => selection.ids(db, None, order_by(sort), offset, limit).await?,
     };
     into_page(&cards_in_order(db, &ids).await?, query.page)
@@ -580,12 +633,12 @@ async fn corrections(db: &Database, words: &[String]) -> Result<Option<Vec<Strin
             better.push(word.clone());
             continue;
         }
-        let known: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM search_terms WHERE SUBSTR(term, 1, CAST($2 AS INTEGER)) = $1 LIMIT 1")
-                .bind(word)
-                .bind(length as i64)
-                .fetch_optional(db.pool())
-                .await?;
+        // A range of the vocabulary's index, not a scan of it (as in known_words_starting).
+        let known: Option<i64> = sqlx::query_scalar("SELECT 1 FROM search_terms WHERE term >= $1 AND term < $2 LIMIT 1")
+            .bind(word)
+            .bind(format!("{word}\u{10FFFF}"))
+            .fetch_optional(db.pool())
+            .await?;
         if known.is_some() {
             better.push(word.clone());
             continue;
@@ -709,14 +762,15 @@ pub async fn index_image(conn: &mut AnyConnection, backend: Backend, image_id: i
     });
     match backend {
         Backend::Sqlite => {
-            sqlx::query("DELETE FROM image_search WHERE rowid = $1")
+            let key = format!("(SELECT {} FROM images i WHERE i.id = $1)", sqlite_search_key("i"));
+            sqlx::query(&format!("DELETE FROM image_search WHERE rowid = {key}"))
                 .bind(image_id)
                 .execute(&mut *conn)
                 .await?;
-            sqlx::query(
+            sqlx::query(&format!(
                 "INSERT INTO image_search (rowid, title, tags, names, description, facets) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
+                 VALUES ({key}, $2, $3, $4, $5, $6)"
+            ))
             .bind(image_id)
             .bind(&title)
             .bind(&tags)
@@ -817,9 +871,10 @@ pub async fn catch_up(db: &Database) -> Result<u64, sqlx::Error> {
 /// Indexes every image without a search document in one set-based statement per backend
 /// (fast enough for a million rows), after adding their words to the vocabulary.
 async fn index_missing(db: &Database) -> Result<u64, sqlx::Error> {
+    let key = sqlite_search_key("i");
     let unindexed = match db.backend() {
-        Backend::Sqlite => "NOT EXISTS (SELECT 1 FROM image_search s WHERE s.rowid = i.id)",
-        Backend::Postgres => "NOT EXISTS (SELECT 1 FROM image_search s WHERE s.image_id = i.id)",
+        Backend::Sqlite => format!("NOT EXISTS (SELECT 1 FROM image_search s WHERE s.rowid = {key})"),
+        Backend::Postgres => "NOT EXISTS (SELECT 1 FROM image_search s WHERE s.image_id = i.id)".to_owned(),
     };
     let mut vocabulary = BTreeSet::new();
     let (mut after, mut missing) = (0_i64, 0_u64);
@@ -859,7 +914,7 @@ async fn index_missing(db: &Database) -> Result<u64, sqlx::Error> {
     let sql = match db.backend() {
         Backend::Sqlite => format!(
             "INSERT INTO image_search (rowid, title, tags, names, description, facets) \
-             SELECT i.id, i.title, COALESCE((SELECT group_concat(t.tag, ' ') FROM image_tags t WHERE t.image_id = i.id), ''), \
+             SELECT {key}, i.title, COALESCE((SELECT group_concat(t.tag, ' ') FROM image_tags t WHERE t.image_id = i.id), ''), \
                     {names}, i.description, {} {sources} WHERE {unindexed}",
             facet_tokens.join(" || ' ' || ")
         ),

@@ -1,9 +1,9 @@
 //! The server binary's command line: configuration errors, create-admin, seed-demo, jobs.
 //! `import` has its own file (import.rs).
 
-mod support;
+use crate::support;
 
-use support::command::{as_refs, database_env, server};
+use crate::support::command::{as_refs, database_env, server};
 
 #[test]
 fn invalid_configuration_stops_with_a_message_naming_the_variable() {

@@ -1,11 +1,11 @@
 //! Server functions over HTTP: a round trip, input validation, and the same-origin guard
 //! every state-changing request passes through.
 
-mod support;
+use crate::support;
 
 use app::features::library::{api::BrowseImages, ImagePage};
 use leptos::server_fn::ServerFn;
-use support::{spawn_app, TestApp};
+use crate::support::{spawn_app, TestApp};
 
 /// Calls `browse_images` over HTTP with the given extra headers.
 async fn browse(app: &TestApp, page: &str, sort: &str, headers: &[(&str, &str)]) -> reqwest::Response {

@@ -1,9 +1,9 @@
 //! Server-rendered pages: content in the HTML before any script runs, titles, 404s, and
 //! the security headers every HTML response carries.
 
-mod support;
+use crate::support;
 
-use support::spawn_app;
+use crate::support::spawn_app;
 
 /// Marks a rendered image tile (skeleton placeholders have no image id).
 const TILE: &str = "data-image-id=";

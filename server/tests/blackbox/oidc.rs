@@ -5,9 +5,8 @@
 //! to the browser; ID tokens that fail any check are refused; `next` stays on this site.
 //! Runs on SQLite and PostgreSQL like the rest of the suite.
 
-#[path = "support/fake_oidc.rs"]
-mod fake_oidc;
-mod support;
+use crate::support::fake_oidc;
+use crate::support;
 
 use app::{
     error::AppError,
@@ -20,7 +19,7 @@ use app::{
 };
 use fake_oidc::{ClientAuth, FakeIdentity, FakeOidc, Misbehaviour, CLIENT_ID, CLIENT_SECRET};
 use leptos::server_fn::ServerFn;
-use support::{
+use crate::support::{
     count_rows,
     members::{
         cookie_pair, create_member, error_of, location, password_sign_in, session_cookie, set_cookie_line, who,

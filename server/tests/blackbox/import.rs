@@ -3,12 +3,12 @@
 //! and a sidecar with any bad row imports nothing and names every problem. Runs on SQLite
 //! and PostgreSQL like the rest of the suite.
 
-mod support;
+use crate::support;
 
 use app::platform::db::Database;
 use image::ImageFormat;
 use std::path::Path;
-use support::{
+use crate::support::{
     command::{as_refs, database_env, server},
     fixtures::{contains, jpeg_with_exif, photo, png_chunk},
 };

@@ -4,7 +4,7 @@
 //! correction goes to the admins' queue, a refusal reaches the member and can be appealed
 //! exactly once, and only admins see or answer the queue.
 
-mod support;
+use crate::support;
 
 use app::{
     error::AppError,
@@ -23,7 +23,7 @@ use app::{
     },
 };
 use leptos::server_fn::ServerFn;
-use support::{
+use crate::support::{
     members::{create_member, error_of, post_form, signed_in, BROWSER_ACCEPT, PASSWORD},
     spawn_app, wait_for_mail, TestApp,
 };

@@ -1,7 +1,7 @@
 //! Sign-up, email verification, password reset, changes of password and email, roles and
 //! the outbox, through the server functions a browser calls, on SQLite and PostgreSQL.
 
-mod support;
+use crate::support;
 
 use app::{
     error::AppError,
@@ -16,7 +16,7 @@ use app::{
     },
 };
 use leptos::server_fn::ServerFn;
-use support::{
+use crate::support::{
     count_rows,
     members::{error_of, password_sign_in, post_form, session_cookie, who, PASSWORD},
     spawn_app, spawn_app_with, token_in, wait_for_mail, TestApp,

@@ -3,7 +3,7 @@
 //! column, every column it names exists), and the retention job leaves no identifier on
 //! usage rows older than 90 days without changing any total.
 
-mod support;
+use crate::support;
 
 use app::{
     features::privacy::{

@@ -2,12 +2,12 @@
 //! record for every decision, a new policy version asking again, and the download-size
 //! preference cookie written only with preference consent.
 
-mod support;
+use crate::support;
 
 use app::features::{library::api::DownloadLink, privacy::api::SaveConsent};
 use leptos::server_fn::ServerFn;
 use sqlx::Row;
-use support::{
+use crate::support::{
     members::{cookie_pair, set_cookie_line},
     spawn_app, spawn_app_with, TestApp,
 };

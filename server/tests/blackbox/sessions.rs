@@ -2,14 +2,14 @@
 //! covers: cookie attributes, rotation at sign-in, server-side sign-out and sign-out
 //! everywhere, argon2 parameters and re-hash, 429 with Retry-After, and no secrets in logs.
 
-mod support;
+use crate::support;
 
 use app::features::accounts::{
     api::{EndAllSessions, EndSession, SignIn, SignOut, WhoAmI},
     recovery_api::{RequestPasswordReset, ResetPassword, SignUp, VerifyEmail},
 };
 use leptos::server_fn::ServerFn;
-use support::{
+use crate::support::{
     members::{cookie_pair, create_member, post_form, session_cookie, signed_in, who, PASSWORD},
     spawn_app, spawn_app_with, TestApp,
 };

@@ -2,7 +2,7 @@
 //! limit, 415 for bytes that are not an allowed image, decompression bombs refused from the
 //! header, stored files without EXIF/GPS — and in every refusal the old avatar stays.
 
-mod support;
+use crate::support;
 
 use image::ImageFormat;
 use serde_json::Value;
@@ -10,7 +10,7 @@ use std::{
     path::{Path, PathBuf},
     time::{Duration, Instant},
 };
-use support::{
+use crate::support::{
     fixtures::{self, contains, jpeg_with_exif, photo, png_with_exif},
     members::{create_member, signed_in, BROWSER_ACCEPT},
     spawn_app, TestApp,

@@ -1,7 +1,7 @@
 //! The real mail clients against local fakes that speak their wire protocols: lettre
 //! against a minimal SMTP server, and the HTTP client against a Resend-shaped API.
 
-mod support;
+use crate::support;
 
 use app::platform::{
     config::Config,

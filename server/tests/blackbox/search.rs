@@ -2,11 +2,11 @@
 //! typo-tolerant matching, every filter and sort, pagination, marked words, the empty
 //! state, and refusals of filter values that are not on offer.
 
-mod support;
+use crate::support;
 
 use app::features::library::api::SearchImages;
 use leptos::server_fn::ServerFn;
-use support::{
+use crate::support::{
     library::{add_category, add_contributor, add_picture, page, tile_ids, Picture},
     members::{error_of, post_form},
     spawn_app, TestApp,
@@ -190,6 +190,79 @@ async fn results_sort_by_newest_or_by_downloads() {
         ["sunset", "descaurora", "tagaurora", "titleaurora"],
         "no words: newest first"
     );
+    app.stop().await;
+}
+
+/// "Newest" is the publication date, not the order images were added in: an image added
+/// last but dated first (as the demo library and imports can be) sorts last, with words
+/// and without, and in relevance's tie-break. Its search document goes with it.
+#[tokio::test]
+async fn newest_is_by_date_whatever_the_order_added() {
+    let app = library().await;
+    add_picture(
+        &app,
+        Picture {
+            id: "oldaurora",
+            title: "Aurora print",
+            tags: &["aurora"],
+            description: "An aurora.",
+            contributor: "ada",
+            category: "sky",
+            size: (60, 40),
+            rgb: GREEN,
+            age: 90_000,
+        },
+    )
+    .await;
+    add_picture(
+        &app,
+        Picture {
+            id: "newaurora",
+            title: "Aurora print",
+            tags: &["aurora"],
+            description: "An aurora.",
+            contributor: "ada",
+            category: "sky",
+            size: (60, 40),
+            rgb: GREEN,
+            age: 10,
+        },
+    )
+    .await;
+    assert_eq!(
+        ids(&app, "/search?q=aurora&sort=newest").await,
+        ["newaurora", "descaurora", "tagaurora", "titleaurora", "oldaurora"]
+    );
+    assert_eq!(
+        ids(&app, "/search?q=print").await,
+        ["newaurora", "oldaurora"],
+        "equal relevance: the newer first"
+    );
+    assert_eq!(
+        ids(&app, "/search?q=print&color=green&sort=newest").await,
+        ["newaurora", "oldaurora"]
+    );
+    assert_eq!(
+        ids(&app, "/search").await.last().map(String::as_str),
+        Some("oldaurora"),
+        "no words: oldest last"
+    );
+    let documents = |app: &TestApp| {
+        let pool = app.state.db.pool().clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT CAST(COUNT(*) AS BIGINT) FROM image_search")
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    let before = documents(&app).await;
+    sqlx::query("DELETE FROM images WHERE public_id = 'oldaurora'")
+        .execute(app.state.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(documents(&app).await, before - 1, "the search document goes with the image");
+    assert_eq!(ids(&app, "/search?q=print").await, ["newaurora"]);
     app.stop().await;
 }
 

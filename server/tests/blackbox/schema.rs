@@ -1,6 +1,6 @@
 //! Both backends' migrations must describe the same tables and columns.
 
-mod support;
+use crate::support;
 
 use app::platform::db::Database;
 use sqlx::Row;

@@ -1,7 +1,7 @@
 //! The background job queue: runs jobs once, retries with backoff, fails visibly, never
 //! hands one job to two workers, and recovers jobs whose worker died.
 
-mod support;
+use crate::support;
 
 use app::platform::{
     clock::now_unix,
@@ -15,7 +15,7 @@ use std::{
     },
     time::Duration,
 };
-use support::spawn_app_with;
+use crate::support::spawn_app_with;
 
 struct Counting {
     runs: Arc<AtomicU32>,

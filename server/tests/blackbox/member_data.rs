@@ -4,7 +4,7 @@
 //! and after the grace period leaves nothing tied to the member but a tombstone; cancelling
 //! inside the grace period keeps the account as it was.
 
-mod support;
+use crate::support;
 
 use app::{
     error::AppError,
@@ -26,7 +26,7 @@ use leptos::server_fn::ServerFn;
 use serde_json::Value;
 use sqlx::Row;
 use std::{collections::BTreeMap, io::Read};
-use support::{
+use crate::support::{
     fake_s3::FakeS3,
     fixtures::photo,
     members::{create_member, error_of, post_form, signed_in, who, PASSWORD},

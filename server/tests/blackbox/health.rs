@@ -1,8 +1,8 @@
 //! Health and readiness probes, graceful shutdown.
 
-mod support;
+use crate::support;
 
-use support::{backend, spawn_app, spawn_app_with, tcp_proxy::TcpProxy};
+use crate::support::{backend, spawn_app, spawn_app_with, tcp_proxy::TcpProxy};
 
 #[tokio::test]
 async fn healthz_answers_ok() {

@@ -1,0 +1,26 @@
+//! The black-box suite: the real application started on an ephemeral port per test, spoken
+//! to over HTTP, on SQLite or PostgreSQL (ATELIER_TEST_DATABASE). One test binary rather
+//! than one per file: each binary links the whole server, and twenty links cost minutes.
+
+mod support;
+
+mod accounts;
+mod avatar;
+mod browse;
+mod cli;
+mod consent;
+mod data_rights;
+mod health;
+mod images;
+mod import;
+mod jobs;
+mod mail;
+mod member_data;
+mod oidc;
+mod pages;
+mod privacy_settings;
+mod schema;
+mod search;
+mod server_functions;
+mod sessions;
+mod storage;
