@@ -47,7 +47,9 @@ pub async fn load_rows(db: &Database, rows: u64) -> anyhow::Result<()> {
     let id_of = |list: &[(String, i64)], slug: &str| list.iter().find(|(s, _)| s == slug).map(|(_, id)| *id);
     let started = Instant::now();
     let mut random = fastrand::Rng::with_seed(existing as u64 + 1);
-    let now = now_unix();
+    // One row a second from a fixed day, in id order as ingest dates images (see
+    // `Sort::Newest`), whichever run added them.
+    const FIRST_ROW_DATE: i64 = 1_700_000_000;
     let mut next = existing.max(0) as u64;
     while next < rows {
         let count = (rows - next).min(BATCH as u64) as usize;
@@ -78,7 +80,7 @@ pub async fn load_rows(db: &Database, rows: u64) -> anyhow::Result<()> {
                     colour,
                     random.i64(0..500),
                     random.i64(0..100),
-                    now - n as i64,
+                    FIRST_ROW_DATE + n as i64,
                 )
             })
             .collect();

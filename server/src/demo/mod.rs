@@ -60,7 +60,6 @@ struct Plan {
     width: u32,
     height: u32,
     title: String,
-    age_seconds: i64,
 }
 
 fn plan(seed: u64, index: u32) -> Plan {
@@ -89,8 +88,6 @@ fn plan(seed: u64, index: u32) -> Plan {
         width,
         height,
         title,
-        // Spread over the last 120 days, newest index newest.
-        age_seconds: i64::from(index) * 43_200 + i64::from(rng.u32(..40_000)),
     }
 }
 
@@ -110,7 +107,7 @@ pub fn render_original_for_bench(index: u32) -> anyhow::Result<(Vec<u8>, u32, u3
 }
 
 /// What the sidecar of a real import would say about a demo image.
-fn meta(plan: &Plan, now: i64) -> ImageMeta {
+fn meta(plan: &Plan) -> ImageMeta {
     let persona = plan.persona;
     let mut tags: Vec<String> = persona.tags.iter().map(|t| t.to_string()).collect();
     tags.push(plan.palette_name.to_owned());
@@ -138,7 +135,6 @@ fn meta(plan: &Plan, now: i64) -> ImageMeta {
         tags,
         category: Some(persona.category.to_owned()),
         contributor: persona.slug.to_owned(),
-        created_at: Some(now - plan.age_seconds),
     }
 }
 
@@ -216,7 +212,7 @@ pub async fn seed(
                         public_id: plan.public_id,
                     });
                 }
-                let meta = meta(&plan, now);
+                let meta = meta(&plan);
                 let original = tokio::task::spawn_blocking(move || render_original(&plan))
                     .await
                     .context("a render task panicked")??;
@@ -233,11 +229,29 @@ pub async fn seed(
             eprintln!("seed-demo: {index}/{} images", options.images);
         }
     }
+    if existing == 0 && created > 0 {
+        spread_history(db, now).await?;
+    }
     Ok(SeedReport {
         created,
         skipped,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// Gives a new demo library four months of history: about one image every 12 hours going
+/// back from now, in id order (the newest id newest), so ids keep following publication
+/// order as `Sort::Newest` requires. Only for a library the demo filled from empty.
+async fn spread_history(db: &Database, now: i64) -> anyhow::Result<()> {
+    // 43,200 s apart, less up to 39,999 s of jitter: never out of id order.
+    sqlx::query(
+        "UPDATE images SET created_at = $1 - ((SELECT MAX(id) FROM images) - id) * 43200 - (id * 7919) % 40000, \
+         updated_at = $1 - ((SELECT MAX(id) FROM images) - id) * 43200 - (id * 7919) % 40000",
+    )
+    .bind(now)
+    .execute(db.pool())
+    .await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,8 +1,11 @@
 //! Sign-up, email verification, password reset, changes of password and email, roles and
 //! the outbox, through the server functions a browser calls, on SQLite and PostgreSQL.
 
-use crate::support;
-
+use crate::support::{
+    count_rows,
+    members::{error_of, password_sign_in, post_form, session_cookie, who, PASSWORD},
+    spawn_app, spawn_app_with, token_in, wait_for_mail, TestApp,
+};
 use app::{
     error::AppError,
     features::{
@@ -16,11 +19,6 @@ use app::{
     },
 };
 use leptos::server_fn::ServerFn;
-use crate::support::{
-    count_rows,
-    members::{error_of, password_sign_in, post_form, session_cookie, who, PASSWORD},
-    spawn_app, spawn_app_with, token_in, wait_for_mail, TestApp,
-};
 
 const NEW_PASSWORD: &str = "another quite long passphrase";
 

@@ -2,18 +2,16 @@
 //! limit, 415 for bytes that are not an allowed image, decompression bombs refused from the
 //! header, stored files without EXIF/GPS — and in every refusal the old avatar stays.
 
-use crate::support;
-
+use crate::support::{
+    fixtures::{self, contains, jpeg_with_exif, photo, png_with_exif},
+    members::{create_member, signed_in, BROWSER_ACCEPT},
+    spawn_app, TestApp,
+};
 use image::ImageFormat;
 use serde_json::Value;
 use std::{
     path::{Path, PathBuf},
     time::{Duration, Instant},
-};
-use crate::support::{
-    fixtures::{self, contains, jpeg_with_exif, photo, png_with_exif},
-    members::{create_member, signed_in, BROWSER_ACCEPT},
-    spawn_app, TestApp,
 };
 
 const BOUNDARY: &str = "atelier-avatar-test-5f1c9e0b7d";

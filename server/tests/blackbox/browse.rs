@@ -1,8 +1,6 @@
 //! Browsing over HTTP on both databases: `/contributors/{slug}` and `/categories/{slug}`
 //! (content, paging with real links, 404 for unknown slugs) and `/photos` by popularity.
 
-use crate::support;
-
 use crate::support::{
     library::{add_category, add_contributor, add_picture, page, tile_ids, Picture},
     spawn_app, TestApp,

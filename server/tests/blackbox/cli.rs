@@ -1,8 +1,6 @@
 //! The server binary's command line: configuration errors, create-admin, seed-demo, jobs.
 //! `import` has its own file (import.rs).
 
-use crate::support;
-
 use crate::support::command::{as_refs, database_env, server};
 
 #[test]
@@ -84,6 +82,20 @@ async fn seed_demo_renders_images_and_if_empty_makes_it_a_no_op() {
         None,
     );
     assert!(String::from_utf8_lossy(&second.stdout).contains("nothing seeded"));
+    // A back-dated history whose dates follow the ids (newest search relies on it).
+    let url = &env.iter().find(|(k, _)| k == "DATABASE_URL").unwrap().1;
+    let db = app::platform::db::Database::connect(url, 1).await.unwrap();
+    let dates: Vec<i64> = sqlx::query_scalar("SELECT created_at FROM images ORDER BY id")
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
+    let now = app::platform::clock::now_unix();
+    assert_eq!(dates.len(), 2);
+    assert!(dates[0] + 3_200 < dates[1] && dates[1] <= now, "{dates:?}");
+    assert!(
+        dates[1] > now - 43_200,
+        "the newest is from the last half day: {dates:?}"
+    );
     let media_files = walk(&dir.path().join("media"));
     assert_eq!(media_files, 8, "original, full, small and thumb for each image");
 

@@ -2,15 +2,13 @@
 //! record for every decision, a new policy version asking again, and the download-size
 //! preference cookie written only with preference consent.
 
-use crate::support;
-
-use app::features::{library::api::DownloadLink, privacy::api::SaveConsent};
-use leptos::server_fn::ServerFn;
-use sqlx::Row;
 use crate::support::{
     members::{cookie_pair, set_cookie_line},
     spawn_app, spawn_app_with, TestApp,
 };
+use app::features::{library::api::DownloadLink, privacy::api::SaveConsent};
+use leptos::server_fn::ServerFn;
+use sqlx::Row;
 
 const BANNER: &str = r#"data-testid="consent-banner""#;
 

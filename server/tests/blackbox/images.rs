@@ -3,14 +3,12 @@
 //! only), signed downloads (`/dl/…`: counted once per link, 403 with a fresh link when
 //! tampered or expired) and the image page (`/photos/{id}`, view counts without cookies).
 
-use crate::support;
-
+use crate::support::{count_rows, spawn_app, TestApp};
 use app::{
     features::library::api::DownloadLink,
     platform::{clock::now_unix, signing},
 };
 use leptos::server_fn::ServerFn;
-use crate::support::{count_rows, spawn_app, TestApp};
 
 async fn first_image(app: &TestApp) -> String {
     sqlx::query_scalar("SELECT public_id FROM images ORDER BY id LIMIT 1")

@@ -3,15 +3,13 @@
 //! and a sidecar with any bad row imports nothing and names every problem. Runs on SQLite
 //! and PostgreSQL like the rest of the suite.
 
-use crate::support;
-
-use app::platform::db::Database;
-use image::ImageFormat;
-use std::path::Path;
 use crate::support::{
     command::{as_refs, database_env, server},
     fixtures::{contains, jpeg_with_exif, photo, png_chunk},
 };
+use app::platform::db::Database;
+use image::ImageFormat;
+use std::path::Path;
 
 /// A test database with one contributor and one category, as the import expects.
 async fn library(env: &[(String, String)]) -> Database {

@@ -3,6 +3,7 @@
 
 use crate::support;
 
+use crate::support::spawn_app_with;
 use app::platform::{
     clock::now_unix,
     jobs::{ClaimedJob, JobError, JobFuture, JobHandler, JobQueue, JobRegistry, JobStatus},
@@ -15,7 +16,6 @@ use std::{
     },
     time::Duration,
 };
-use crate::support::spawn_app_with;
 
 struct Counting {
     runs: Arc<AtomicU32>,

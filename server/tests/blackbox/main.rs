@@ -1,6 +1,7 @@
 //! The black-box suite: the real application started on an ephemeral port per test, spoken
-//! to over HTTP, on SQLite or PostgreSQL (ATELIER_TEST_DATABASE). One test binary rather
-//! than one per file: each binary links the whole server, and twenty links cost minutes.
+//! to over HTTP, on SQLite or PostgreSQL (ATELIER_TEST_DATABASE). One test binary with a
+//! module per area rather than a binary per file: each binary links the whole server, and
+//! with twenty the test build took twice as long (docs/PERFORMANCE.md).
 
 mod support;
 

@@ -6,6 +6,12 @@
 
 use crate::support;
 
+use crate::support::{
+    fake_s3::FakeS3,
+    fixtures::photo,
+    members::{create_member, error_of, post_form, signed_in, who, PASSWORD},
+    wait_for_mail, TestApp,
+};
 use app::{
     error::AppError,
     features::{
@@ -26,12 +32,6 @@ use leptos::server_fn::ServerFn;
 use serde_json::Value;
 use sqlx::Row;
 use std::{collections::BTreeMap, io::Read};
-use crate::support::{
-    fake_s3::FakeS3,
-    fixtures::photo,
-    members::{create_member, error_of, post_form, signed_in, who, PASSWORD},
-    wait_for_mail, TestApp,
-};
 
 const ADA: &str = "ada@example.org";
 const DAY: i64 = 86_400;

@@ -6,8 +6,15 @@
 //! Runs on SQLite and PostgreSQL like the rest of the suite.
 
 use crate::support::fake_oidc;
-use crate::support;
 
+use crate::support::{
+    count_rows,
+    members::{
+        cookie_pair, create_member, error_of, location, password_sign_in, session_cookie, set_cookie_line, who,
+        PASSWORD,
+    },
+    spawn_app, spawn_app_with, TestApp,
+};
 use app::{
     error::AppError,
     features::accounts::{
@@ -19,14 +26,6 @@ use app::{
 };
 use fake_oidc::{ClientAuth, FakeIdentity, FakeOidc, Misbehaviour, CLIENT_ID, CLIENT_SECRET};
 use leptos::server_fn::ServerFn;
-use crate::support::{
-    count_rows,
-    members::{
-        cookie_pair, create_member, error_of, location, password_sign_in, session_cookie, set_cookie_line, who,
-        PASSWORD,
-    },
-    spawn_app, spawn_app_with, TestApp,
-};
 
 async fn app_with(fake: &FakeOidc) -> TestApp {
     spawn_app_with(|values| fake.configure(values), server::jobs::registry()).await

@@ -1,8 +1,6 @@
 //! Server-rendered pages: content in the HTML before any script runs, titles, 404s, and
 //! the security headers every HTML response carries.
 
-use crate::support;
-
 use crate::support::spawn_app;
 
 /// Marks a rendered image tile (skeleton placeholders have no image id).

@@ -4,8 +4,10 @@
 //! correction goes to the admins' queue, a refusal reaches the member and can be appealed
 //! exactly once, and only admins see or answer the queue.
 
-use crate::support;
-
+use crate::support::{
+    members::{create_member, error_of, post_form, signed_in, BROWSER_ACCEPT, PASSWORD},
+    spawn_app, wait_for_mail, TestApp,
+};
 use app::{
     error::AppError,
     features::{
@@ -23,10 +25,6 @@ use app::{
     },
 };
 use leptos::server_fn::ServerFn;
-use crate::support::{
-    members::{create_member, error_of, post_form, signed_in, BROWSER_ACCEPT, PASSWORD},
-    spawn_app, wait_for_mail, TestApp,
-};
 
 const ADA: &str = "ada@example.org";
 const ADMIN: &str = "admin@example.org";

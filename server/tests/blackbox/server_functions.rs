@@ -3,9 +3,9 @@
 
 use crate::support;
 
+use crate::support::{spawn_app, TestApp};
 use app::features::library::{api::BrowseImages, ImagePage};
 use leptos::server_fn::ServerFn;
-use crate::support::{spawn_app, TestApp};
 
 /// Calls `browse_images` over HTTP with the given extra headers.
 async fn browse(app: &TestApp, page: &str, sort: &str, headers: &[(&str, &str)]) -> reqwest::Response {

@@ -4,15 +4,15 @@
 
 use crate::support;
 
+use crate::support::{
+    members::{cookie_pair, create_member, post_form, session_cookie, signed_in, who, PASSWORD},
+    spawn_app, spawn_app_with, TestApp,
+};
 use app::features::accounts::{
     api::{EndAllSessions, EndSession, SignIn, SignOut, WhoAmI},
     recovery_api::{RequestPasswordReset, ResetPassword, SignUp, VerifyEmail},
 };
 use leptos::server_fn::ServerFn;
-use crate::support::{
-    members::{cookie_pair, create_member, post_form, session_cookie, signed_in, who, PASSWORD},
-    spawn_app, spawn_app_with, TestApp,
-};
 
 const SIGN_UP_PASSWORD: &str = "grace's own long passphrase";
 const RESET_PASSWORD: &str = "a reset passphrase of some length";

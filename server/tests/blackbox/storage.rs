@@ -4,11 +4,9 @@
 //! same headers, ranges and 304s as on disk, staged uploads round-trip and stay private,
 //! and a failing bucket gets a clear 503 after a few quick retries, not a hung request.
 
-use crate::support;
-
+use crate::support::{fake_s3::FakeS3, spawn_app, spawn_app_with, TestApp};
 use app::{features::library::api::DownloadLink, platform::media::MediaStore};
 use leptos::server_fn::ServerFn;
-use crate::support::{fake_s3::FakeS3, spawn_app, spawn_app_with, TestApp};
 
 async fn spawn_on_s3(s3: &FakeS3) -> TestApp {
     let env = s3.env();

@@ -37,9 +37,6 @@ pub struct ImageMeta {
     pub category: Option<String>,
     /// Contributor slug.
     pub contributor: String,
-    /// Unix seconds; now when absent.
-    #[serde(default)]
-    pub created_at: Option<i64>,
 }
 
 impl ImageMeta {
@@ -204,8 +201,10 @@ pub async fn ingest(
     }
 
     let public_id = meta.public_id.clone().unwrap_or_else(random_public_id);
+    // Dated now, never earlier: ids then follow publication order, which newest-first
+    // search relies on (see `Sort::Newest`).
     let now = now_unix();
-    let created_at = meta.created_at.unwrap_or(now);
+    let created_at = now;
     let mut tx = db.pool().begin().await?;
     let image_id: i64 = sqlx::query_scalar(
         "INSERT INTO images (public_id, title, description, alt_text, prompt, contributor_id, category_id, width, height, \

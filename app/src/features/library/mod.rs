@@ -55,6 +55,11 @@ pub const ORIENTATIONS: [(&str, &str); 3] = [
 pub enum Sort {
     #[default]
     Relevance,
+    /// Publication order, newest first. An image is dated when it is added (`ingest`), so
+    /// image ids follow publication order: grids sort by `created_at` (their indexes),
+    /// and a search with words by the index's own id order, which FTS5 can read
+    /// backwards and stop after a page. The demo's back-dated history keeps to it (dates
+    /// are spread in id order after seeding).
     Newest,
     Popular,
 }

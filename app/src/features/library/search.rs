@@ -262,26 +262,14 @@ fn bound(
     })
 }
 
-/// The column that numbers text matches in index order: on SQLite the document's
-/// [`sqlite_search_key`], newest last; on PostgreSQL the image id.
+/// The column that numbers text matches in index order: the image id on both backends,
+/// which is also publication order (`ingest` dates an image when it adds it; see
+/// [`Sort::Newest`]).
 fn text_id(backend: Backend) -> &'static str {
     match backend {
         Backend::Sqlite => "image_search.rowid",
         Backend::Postgres => "s.image_id",
     }
-}
-
-/// Seconds from 1970 to 2020-01-01, where SQLite search keys count time from.
-const SEARCH_KEY_EPOCH: i64 = 1_577_836_800;
-
-/// On SQLite a document's rowid is its image's publication time and id in one integer:
-/// `(created_at - 2020) << 32 | id`. FTS5 walks a word's images in rowid order and can
-/// stop after a page, so rowid order being "newest first" (backwards) is what lets a
-/// search sorted by newest, and the relevance window over the newest matches, read only
-/// the top of each list, whatever order the images were added in (the demo library is
-/// back-dated). Ids below 2³² and dates 1952–2088 fit.
-fn sqlite_search_key(alias: &str) -> String {
-    format!("(({alias}.created_at - {SEARCH_KEY_EPOCH}) * 4294967296 + {alias}.id)")
 }
 
 /// One FTS5 word: known whole words for a word of four letters or more (FTS5 reads a
@@ -398,8 +386,7 @@ async fn selection(db: &Database, query: &Query, words: &[String]) -> Result<Opt
                 }
                 selection.bind(Bound::Text(expression));
                 (
-                    "image_search JOIN images i ON i.id = (image_search.rowid & 4294967295) \
-                     JOIN contributors c ON c.id = i.contributor_id",
+                    "image_search JOIN images i ON i.id = image_search.rowid JOIN contributors c ON c.id = i.contributor_id",
                     "image_search MATCH $1".to_owned(),
                 )
             }
@@ -479,7 +466,7 @@ async fn window_page(
                  WHERE {} ORDER BY image_search.rowid DESC LIMIT {RANKED_WINDOW}",
                 text
             ),
-            "images i ON i.id = (w.text_id & 4294967295)",
+            "images i ON i.id = w.text_id",
             "w.score",
         ),
         // PostgreSQL would score every match before it sorts them by id: the window holds
@@ -574,10 +561,12 @@ async fn matching(db: &Database, query: &Query, words: &[String]) -> Result<Imag
     let (offset, limit) = (offset_of(query.page), i64::from(PAGE_SIZE) + 1);
     let ids = match query.sort {
         Sort::Relevance => ranked_ids(db, &selection, offset, limit).await?,
-        // Newest first is the index's own order backwards on SQLite (see
-        // `sqlite_search_key`): FTS5 stops after the page instead of sorting every match.
+        // Newest first is the index's own order backwards on SQLite (ids follow publication,
+        // see `Sort::Newest`): FTS5 stops after the page instead of sorting every match.
         Sort::Newest if selection.text.is_some() && db.backend() == Backend::Sqlite => {
-            selection.ids(db, None, "image_search.rowid DESC", offset, limit).await?
+            selection
+                .ids(db, None, "image_search.rowid DESC", offset, limit)
+                .await?
         }
         sort => selection.ids(db, None, order_by(sort), offset, limit).await?,
     };
@@ -634,11 +623,12 @@ async fn corrections(db: &Database, words: &[String]) -> Result<Option<Vec<Strin
             continue;
         }
         // A range of the vocabulary's index, not a scan of it (as in known_words_starting).
-        let known: Option<i64> = sqlx::query_scalar("SELECT 1 FROM search_terms WHERE term >= $1 AND term < $2 LIMIT 1")
-            .bind(word)
-            .bind(format!("{word}\u{10FFFF}"))
-            .fetch_optional(db.pool())
-            .await?;
+        let known: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM search_terms WHERE term >= $1 AND term < $2 LIMIT 1")
+                .bind(word)
+                .bind(format!("{word}\u{10FFFF}"))
+                .fetch_optional(db.pool())
+                .await?;
         if known.is_some() {
             better.push(word.clone());
             continue;
@@ -762,15 +752,14 @@ pub async fn index_image(conn: &mut AnyConnection, backend: Backend, image_id: i
     });
     match backend {
         Backend::Sqlite => {
-            let key = format!("(SELECT {} FROM images i WHERE i.id = $1)", sqlite_search_key("i"));
-            sqlx::query(&format!("DELETE FROM image_search WHERE rowid = {key}"))
+            sqlx::query("DELETE FROM image_search WHERE rowid = $1")
                 .bind(image_id)
                 .execute(&mut *conn)
                 .await?;
-            sqlx::query(&format!(
+            sqlx::query(
                 "INSERT INTO image_search (rowid, title, tags, names, description, facets) \
-                 VALUES ({key}, $2, $3, $4, $5, $6)"
-            ))
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
             .bind(image_id)
             .bind(&title)
             .bind(&tags)
@@ -871,10 +860,9 @@ pub async fn catch_up(db: &Database) -> Result<u64, sqlx::Error> {
 /// Indexes every image without a search document in one set-based statement per backend
 /// (fast enough for a million rows), after adding their words to the vocabulary.
 async fn index_missing(db: &Database) -> Result<u64, sqlx::Error> {
-    let key = sqlite_search_key("i");
     let unindexed = match db.backend() {
-        Backend::Sqlite => format!("NOT EXISTS (SELECT 1 FROM image_search s WHERE s.rowid = {key})"),
-        Backend::Postgres => "NOT EXISTS (SELECT 1 FROM image_search s WHERE s.image_id = i.id)".to_owned(),
+        Backend::Sqlite => "NOT EXISTS (SELECT 1 FROM image_search s WHERE s.rowid = i.id)",
+        Backend::Postgres => "NOT EXISTS (SELECT 1 FROM image_search s WHERE s.image_id = i.id)",
     };
     let mut vocabulary = BTreeSet::new();
     let (mut after, mut missing) = (0_i64, 0_u64);
@@ -914,7 +902,7 @@ async fn index_missing(db: &Database) -> Result<u64, sqlx::Error> {
     let sql = match db.backend() {
         Backend::Sqlite => format!(
             "INSERT INTO image_search (rowid, title, tags, names, description, facets) \
-             SELECT {key}, i.title, COALESCE((SELECT group_concat(t.tag, ' ') FROM image_tags t WHERE t.image_id = i.id), ''), \
+             SELECT i.id, i.title, COALESCE((SELECT group_concat(t.tag, ' ') FROM image_tags t WHERE t.image_id = i.id), ''), \
                     {names}, i.description, {} {sources} WHERE {unindexed}",
             facet_tokens.join(" || ' ' || ")
         ),

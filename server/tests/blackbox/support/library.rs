@@ -42,7 +42,8 @@ pub struct Picture<'a> {
     pub category: &'a str,
     pub size: (u32, u32),
     pub rgb: [u8; 3],
-    /// Seconds before now: larger is older.
+    /// Seconds before now: larger is older. Add pictures oldest first where a test sorts
+    /// a search by newest: ids follow publication order in the product (`Sort::Newest`).
     pub age: i64,
 }
 
@@ -58,12 +59,18 @@ pub async fn add_picture(app: &TestApp, picture: Picture<'_>) {
         tags: picture.tags.iter().map(|t| t.to_string()).collect(),
         category: Some(picture.category.to_owned()),
         contributor: picture.contributor.to_owned(),
-        created_at: Some(app::platform::clock::now_unix() - picture.age),
         ..ImageMeta::default()
     };
     ingest(&app.state.db, &app.state.media, png.into_inner(), meta)
         .await
         .expect("the test image is ingested");
+    // Back-dated after the fact, as the demo's history is (ingest dates an image now).
+    sqlx::query("UPDATE images SET created_at = $1 WHERE public_id = $2")
+        .bind(app::platform::clock::now_unix() - picture.age)
+        .bind(picture.id)
+        .execute(app.state.db.pool())
+        .await
+        .expect("the test image is dated");
 }
 
 /// The image ids of the tiles in a page, in order.
