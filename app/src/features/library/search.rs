@@ -186,7 +186,13 @@ struct Selection {
     binds: Vec<Bound>,
     /// When the search has words: the condition that matches them (and the filters'
     /// facet token) in the index.
-    text: Option<String>,
+    text: Option<TextMatch>,
+}
+
+struct TextMatch {
+    condition: String,
+    /// How many of the first placeholders the condition uses.
+    binds: usize,
 }
 
 impl Selection {
@@ -241,7 +247,7 @@ impl Selection {
     }
 
     fn where_clause(&self, backend: Backend, window: Option<(i64, bool)>) -> String {
-        let mut conditions: Vec<String> = self.text.iter().cloned().collect();
+        let mut conditions: Vec<String> = self.text.iter().map(|text| text.condition.clone()).collect();
         conditions.extend(self.conditions.iter().cloned());
         if let Some((_, above)) = window {
             let comparison = if above { ">=" } else { "<" };
@@ -408,7 +414,10 @@ async fn selection(db: &Database, query: &Query, words: &[String]) -> Result<Opt
             }
         };
         selection.from = from;
-        selection.text = Some(condition);
+        selection.text = Some(TextMatch {
+            condition,
+            binds: selection.binds.len(),
+        });
     }
     // The filters stay plain predicates too: they cost nothing beside the token (only
     // images carrying it reach them) and they are all a search without words has.
@@ -438,33 +447,23 @@ async fn selection(db: &Database, query: &Query, words: &[String]) -> Result<Opt
 /// (platform::search_rank). Lower is better, as with `bm25()`.
 const SQLITE_SCORE: &str = "atelier_rank(image_search, 10.0, 5.0, 3.0, 1.0, 0.0)";
 
-/// One page of the ranked window, and how full the window is.
-struct WindowPage {
-    ids: Vec<i64>,
-    /// How many text matches the window holds, at most [`RANKED_WINDOW`].
-    size: i64,
-    /// The text-match number of the window's oldest match, when it holds any.
-    oldest: Option<i64>,
-}
-
-/// Walks the newest text matches once, up to [`RANKED_WINDOW`] of them, and returns one
-/// page of those that pass the filters, best score first (ties: newest first), with how
-/// full the window was. One statement: the window (a CTE, materialised because it is read
-/// twice) gives both the page and its own size and edge, so the index is walked once.
+/// One page of the ranked window: walks the newest text matches once, up to
+/// [`RANKED_WINDOW`] of them, scoring each as it passes, and keeps those that pass the
+/// filters, best score first (ties: newest first).
 async fn window_page(
     db: &Database,
     selection: &Selection,
-    text: &str,
+    text: &TextMatch,
     offset: i64,
     limit: i64,
-) -> Result<WindowPage, sqlx::Error> {
+) -> Result<Vec<i64>, sqlx::Error> {
     let (window, join, score) = match db.backend() {
         // FTS5 scores a row while it walks it: the score is taken inside the window.
         Backend::Sqlite => (
             format!(
                 "SELECT image_search.rowid AS text_id, {SQLITE_SCORE} AS score FROM image_search \
                  WHERE {} ORDER BY image_search.rowid DESC LIMIT {RANKED_WINDOW}",
-                text
+                text.condition
             ),
             "images i ON i.id = w.text_id",
             "w.score",
@@ -475,7 +474,7 @@ async fn window_page(
             format!(
                 "SELECT s.image_id AS text_id FROM image_search s WHERE {} \
                  ORDER BY s.image_id DESC LIMIT {RANKED_WINDOW}",
-                text
+                text.condition
             ),
             "image_search s ON s.image_id = w.text_id JOIN images i ON i.id = w.text_id",
             "-ts_rank_cd(s.document, to_tsquery('simple', $1))",
@@ -483,25 +482,46 @@ async fn window_page(
     };
     let sql = format!(
         "WITH w AS ({window}) \
-         SELECT CAST(NULL AS BIGINT) AS id, CAST(COUNT(*) AS BIGINT) AS size, CAST(MIN(w.text_id) AS BIGINT) AS oldest \
-         FROM w \
-         UNION ALL \
-         SELECT * FROM (SELECT i.id, 0, 0 FROM w JOIN {join} JOIN contributors c ON c.id = i.contributor_id \
-           WHERE {} ORDER BY {score}, w.text_id DESC LIMIT {limit} OFFSET {offset}) page",
+         SELECT i.id FROM w JOIN {join} JOIN contributors c ON c.id = i.contributor_id \
+         WHERE {} ORDER BY {score}, w.text_id DESC LIMIT {limit} OFFSET {offset}",
         selection.conditions.join(" AND ")
     );
-    let mut page = WindowPage {
-        ids: Vec::new(),
-        size: 0,
-        oldest: None,
+    selection
+        .statement(&sql, None)
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(|row| row.try_get(0))
+        .collect()
+}
+
+/// Where the [`RANKED_WINDOW`] of newest text matches ends.
+enum Window {
+    /// Fewer matches than the window holds (or none): all of them were ranked.
+    Whole,
+    /// The text-match number of the window's oldest match.
+    From(i64),
+}
+
+/// Walks the newest text matches, up to the window's size, without scoring them.
+async fn ranked_window(db: &Database, selection: &Selection, text: &TextMatch) -> Result<Window, sqlx::Error> {
+    let (from, id) = match db.backend() {
+        Backend::Sqlite => ("image_search", "image_search.rowid"),
+        Backend::Postgres => ("image_search s", "s.image_id"),
     };
-    for row in selection.statement(&sql, None).fetch_all(db.pool()).await? {
-        match row.try_get::<Option<i64>, _>(0)? {
-            Some(id) => page.ids.push(id),
-            None => (page.size, page.oldest) = (row.try_get(1)?, row.try_get(2)?),
-        }
-    }
-    Ok(page)
+    let sql = format!(
+        "SELECT CAST(COUNT(*) AS BIGINT), MIN(w.text_id) FROM \
+         (SELECT {id} AS text_id FROM {from} WHERE {} ORDER BY {id} DESC LIMIT {RANKED_WINDOW}) w",
+        text.condition
+    );
+    let row = bound(&sql, selection.binds[..text.binds].iter().cloned())
+        .fetch_one(db.pool())
+        .await?;
+    let (count, oldest): (i64, Option<i64>) = (row.try_get(0)?, row.try_get(1)?);
+    Ok(match oldest {
+        Some(oldest) if count == RANKED_WINDOW => Window::From(oldest),
+        _ => Window::Whole,
+    })
 }
 
 /// Ids of one page in relevance order: the matches within the ranked window by score,
@@ -510,15 +530,18 @@ async fn ranked_ids(db: &Database, selection: &Selection, offset: i64, limit: i6
     let Some(text) = &selection.text else {
         return selection.ids(db, None, order_by(Sort::Newest), offset, limit).await;
     };
-    let WindowPage { mut ids, size, oldest } = window_page(db, selection, text, offset, limit).await?;
+    let mut ids = window_page(db, selection, text, offset, limit).await?;
     let missing = limit - ids.len() as i64;
-    let Some(boundary) = oldest.filter(|_| missing > 0 && size == RANKED_WINDOW) else {
-        // A full page, or a window that held every match (or none).
+    if missing == 0 {
+        return Ok(ids);
+    }
+    // A short page: the window either held every match or ran out on this page. Only now
+    // is its edge worth a walk (a walk without scores, cheaper than the ranked one).
+    let Window::From(boundary) = ranked_window(db, selection, text).await? else {
         return Ok(ids);
     };
-    // The window ran out on this page, so the older matches continue it, from an offset
-    // that depends on how many of the window's matches passed the filters. Counted only
-    // here: on a full page the count would be one more walk over the window.
+    // The older matches continue the page, from an offset that depends on how many of the
+    // window's matches passed the filters: one more walk over the window.
     let ranked = selection.count(db, (boundary, true)).await?;
     let newest = format!("{} DESC", text_id(db.backend()));
     let older = selection
