@@ -191,6 +191,14 @@ async fn results_sort_by_newest_or_by_downloads() {
     app.stop().await;
 }
 
+/// How many search documents the index holds.
+async fn documents(app: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM image_search")
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap()
+}
+
 /// Newest first with words is the order browsing shows (the index's id order is
 /// publication order), relevance ties go to the newer image, and an image's search
 /// document goes with it.
@@ -228,19 +236,54 @@ async fn newest_with_words_agrees_with_browsing() {
         ids(&app, "/search?q=print&color=green&sort=newest").await,
         ["printb", "printa"]
     );
-    let documents = || async {
-        sqlx::query_scalar::<_, i64>("SELECT CAST(COUNT(*) AS BIGINT) FROM image_search")
-            .fetch_one(app.state.db.pool())
-            .await
-            .unwrap()
-    };
-    let before = documents().await;
+    let before = documents(&app).await;
     sqlx::query("DELETE FROM images WHERE public_id = 'printa'")
         .execute(app.state.db.pool())
         .await
         .unwrap();
-    assert_eq!(documents().await, before - 1, "the search document goes with the image");
+    assert_eq!(documents(&app).await, before - 1, "the search document goes with the image");
     assert_eq!(ids(&app, "/search?q=print").await, ["printb"]);
+    app.stop().await;
+}
+
+/// The index holds public images only: hiding an image takes its document out (and so out
+/// of every search, whose empty first page is then trusted to mean "nothing matched"),
+/// showing it again puts it back.
+#[tokio::test]
+async fn hidden_images_leave_the_index() {
+    let app = library().await;
+    let pool = app.state.db.pool();
+    let id: i64 = sqlx::query_scalar("SELECT id FROM images WHERE public_id = 'titleaurora'")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let found = |mut ids: Vec<String>| {
+        ids.sort();
+        ids
+    };
+    for (visibility, expected) in [
+        ("hidden", vec!["descaurora", "tagaurora"]),
+        ("public", vec!["descaurora", "tagaurora", "titleaurora"]),
+    ] {
+        sqlx::query("UPDATE images SET visibility = $1 WHERE id = $2")
+            .bind(visibility)
+            .bind(id)
+            .execute(pool)
+            .await
+            .unwrap();
+        let mut conn = pool.acquire().await.unwrap();
+        app::features::library::search::index_image(&mut conn, app.state.db.backend(), id)
+            .await
+            .unwrap();
+        drop(conn);
+        assert_eq!(documents(&app).await, expected.len() as i64 + 1, "{visibility}");
+        assert_eq!(found(ids(&app, "/search?q=aurora").await), expected, "{visibility}");
+        assert_eq!(
+            ids(&app, "/search?q=ridge").await.is_empty(),
+            visibility == "hidden",
+            "{visibility}: a word only the hidden image has"
+        );
+    }
     app.stop().await;
 }
 

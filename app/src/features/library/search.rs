@@ -535,6 +535,12 @@ async fn ranked_ids(db: &Database, selection: &Selection, offset: i64, limit: i6
     if missing == 0 {
         return Ok(ids);
     }
+    if ids.is_empty() && offset == 0 {
+        // Every match in the window passes the conditions (the index holds public images
+        // only, and each filter is also a facet token of the match), so an empty first
+        // page means nothing matched: no second walk (most searches that find nothing).
+        return Ok(ids);
+    }
     // A short page: the window either held every match or ran out on this page. Only now
     // is its edge worth a walk (a walk without scores, cheaper than the ranked one).
     let Window::From(boundary) = ranked_window(db, selection, text).await? else {
@@ -741,11 +747,13 @@ pub fn color_family(hex: &str) -> &'static str {
     }
 }
 
-/// (Re)writes one image's search document and adds its words to the vocabulary. Runs in
-/// the caller's transaction, so an image is never in the library without its document.
+/// (Re)writes one image's search document and adds its words to the vocabulary, or removes
+/// it when the image is not public: the index holds public images only. Runs in the
+/// caller's transaction, so an image is never in the library without its document. Any
+/// code that changes an image's visibility or facets must call it.
 pub async fn index_image(conn: &mut AnyConnection, backend: Backend, image_id: i64) -> Result<(), sqlx::Error> {
     let row = sqlx::query(
-        "SELECT i.title, i.description, i.orientation, i.category_id, i.contributor_id, i.color_family, \
+        "SELECT i.title, i.description, i.orientation, i.category_id, i.contributor_id, i.color_family, i.visibility, \
                 c.name AS contributor_name, c.style, k.name AS category_name \
          FROM images i JOIN contributors c ON c.id = i.contributor_id LEFT JOIN categories k ON k.id = i.category_id \
          WHERE i.id = $1",
@@ -753,6 +761,15 @@ pub async fn index_image(conn: &mut AnyConnection, backend: Backend, image_id: i
     .bind(image_id)
     .fetch_one(&mut *conn)
     .await?;
+    if row.try_get::<String, _>("visibility")? != "public" {
+        // The index holds public images only (`ranked_ids` relies on it).
+        let unindex = match backend {
+            Backend::Sqlite => "DELETE FROM image_search WHERE rowid = $1",
+            Backend::Postgres => "DELETE FROM image_search WHERE image_id = $1",
+        };
+        sqlx::query(unindex).bind(image_id).execute(&mut *conn).await?;
+        return Ok(());
+    }
     let tags: Vec<String> = sqlx::query_scalar("SELECT tag FROM image_tags WHERE image_id = $1 ORDER BY tag")
         .bind(image_id)
         .fetch_all(&mut *conn)
@@ -876,6 +893,15 @@ pub async fn catch_up(db: &Database) -> Result<u64, sqlx::Error> {
         tx.commit().await?;
         touched += chunk.len() as u64;
     }
+    // Documents of images hidden behind the index's back (by hand, or before the index
+    // held public images only) go.
+    let hidden = match db.backend() {
+        Backend::Sqlite => "DELETE FROM image_search WHERE rowid IN (SELECT id FROM images WHERE visibility <> 'public')",
+        Backend::Postgres => {
+            "DELETE FROM image_search WHERE image_id IN (SELECT id FROM images WHERE visibility <> 'public')"
+        }
+    };
+    touched += sqlx::query(hidden).execute(db.pool()).await?.rows_affected();
     touched += index_missing(db).await?;
     Ok(touched)
 }
@@ -883,9 +909,12 @@ pub async fn catch_up(db: &Database) -> Result<u64, sqlx::Error> {
 /// Indexes every image without a search document in one set-based statement per backend
 /// (fast enough for a million rows), after adding their words to the vocabulary.
 async fn index_missing(db: &Database) -> Result<u64, sqlx::Error> {
+    // Public images only (see `index_image`).
     let unindexed = match db.backend() {
-        Backend::Sqlite => "NOT EXISTS (SELECT 1 FROM image_search s WHERE s.rowid = i.id)",
-        Backend::Postgres => "NOT EXISTS (SELECT 1 FROM image_search s WHERE s.image_id = i.id)",
+        Backend::Sqlite => "i.visibility = 'public' AND NOT EXISTS (SELECT 1 FROM image_search s WHERE s.rowid = i.id)",
+        Backend::Postgres => {
+            "i.visibility = 'public' AND NOT EXISTS (SELECT 1 FROM image_search s WHERE s.image_id = i.id)"
+        }
     };
     let mut vocabulary = BTreeSet::new();
     let (mut after, mut missing) = (0_i64, 0_u64);
