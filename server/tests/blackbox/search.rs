@@ -241,7 +241,11 @@ async fn newest_with_words_agrees_with_browsing() {
         .execute(app.state.db.pool())
         .await
         .unwrap();
-    assert_eq!(documents(&app).await, before - 1, "the search document goes with the image");
+    assert_eq!(
+        documents(&app).await,
+        before - 1,
+        "the search document goes with the image"
+    );
     assert_eq!(ids(&app, "/search?q=print").await, ["printb"]);
     app.stop().await;
 }
@@ -284,6 +288,51 @@ async fn hidden_images_leave_the_index() {
             "{visibility}: a word only the hidden image has"
         );
     }
+    app.stop().await;
+}
+
+/// "Did you mean" tries the next nearest spelling when the nearest finds nothing under the
+/// search's filters.
+#[tokio::test]
+async fn a_correction_that_finds_nothing_gives_way_to_the_next() {
+    let app = library().await;
+    for (id, title, contributor) in [("mono", "Mono print", "ada"), ("noon", "Noon glare", "bo")] {
+        add_picture(
+            &app,
+            Picture {
+                id,
+                title,
+                tags: &[],
+                description: "",
+                contributor,
+                category: "sky",
+                size: (40, 40),
+                rgb: BLUE,
+                age: 10,
+            },
+        )
+        .await;
+    }
+    let corrected = |html: &str| html.contains(r#"data-testid="corrected""#);
+    let (_, html) = page(&app, "/search?q=nono").await;
+    assert!(corrected(&html));
+    assert_eq!(
+        tile_ids(&html),
+        ["mono"],
+        "the nearest (equally near, first in the alphabet)"
+    );
+    let (_, html) = page(&app, "/search?q=nono&contributor=bo").await;
+    assert!(corrected(&html));
+    assert_eq!(tile_ids(&html), ["noon"], "mono is not by bo: the next spelling");
+    assert!(
+        html.contains("<strong>noon</strong>"),
+        "the page says which word it searched"
+    );
+    let (_, html) = page(&app, "/search?q=nono&contributor=bo&category=sea").await;
+    assert!(
+        !corrected(&html) && tile_ids(&html).is_empty(),
+        "no spelling finds anything"
+    );
     app.stop().await;
 }
 

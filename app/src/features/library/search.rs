@@ -128,12 +128,15 @@ pub async fn search(db: &Database, query: &Query) -> Result<SearchResults, sqlx:
     let mut images = matching(db, query, &words).await?;
     let mut corrected = None;
     if images.images.is_empty() && !words.is_empty() {
-        if let Some(better) = corrections(db, &words).await? {
+        // The nearest spelling first; a farther one only when the nearer finds nothing
+        // under the same filters ("nono" by a contributor who made "noon" but no "mono").
+        for better in corrections(db, &words).await? {
             let retry = matching(db, query, &better).await?;
             if !retry.images.is_empty() {
                 images = retry;
                 corrected = Some(better.join(" "));
                 words = better;
+                break;
             }
         }
     }
@@ -639,16 +642,20 @@ pub fn title_marks(title: &str, words: &[String]) -> Vec<(String, bool)> {
     }
 }
 
-/// Better words for a query that found nothing: each word of three letters or more that
-/// is not the start of any known word is replaced by the nearest known word (one edit for
-/// short words, two for longer ones; a typo inside a half-typed word counts too).
-async fn corrections(db: &Database, words: &[String]) -> Result<Option<Vec<String>>, sqlx::Error> {
-    let mut changed = false;
-    let mut better = Vec::with_capacity(words.len());
+/// How many spellings of a query "did you mean" tries, nearest first.
+const MAX_CORRECTIONS: usize = 3;
+
+/// Better words for a query that found nothing, best first (at most
+/// [`MAX_CORRECTIONS`]; none when every word is known): each word of three letters or more
+/// that is not the start of any known word is replaced by a near known word (one edit for
+/// short words, two for longer ones; a typo inside a half-typed word counts too). The
+/// first spelling takes each word's nearest, the next its second nearest, and so on.
+async fn corrections(db: &Database, words: &[String]) -> Result<Vec<Vec<String>>, sqlx::Error> {
+    let mut options: Vec<Vec<String>> = Vec::with_capacity(words.len());
     for word in words {
         let length = word.chars().count();
         if length < MIN_TERM_CHARS {
-            better.push(word.clone());
+            options.push(vec![word.clone()]);
             continue;
         }
         // A range of the vocabulary's index, not a scan of it (as in known_words_starting).
@@ -659,7 +666,7 @@ async fn corrections(db: &Database, words: &[String]) -> Result<Option<Vec<Strin
                 .fetch_optional(db.pool())
                 .await?;
         if known.is_some() {
-            better.push(word.clone());
+            options.push(vec![word.clone()]);
             continue;
         }
         let candidates: Vec<String> =
@@ -668,24 +675,30 @@ async fn corrections(db: &Database, words: &[String]) -> Result<Option<Vec<Strin
                 .bind((length + 12) as i64)
                 .fetch_all(db.pool())
                 .await?;
-        match nearest(word, &candidates) {
-            Some(term) => {
-                changed = true;
-                better.push(term);
-            }
-            None => better.push(word.clone()),
-        }
+        let near = nearest(word, &candidates);
+        options.push(if near.is_empty() { vec![word.clone()] } else { near });
     }
-    Ok(changed.then_some(better))
+    let spellings = options.iter().map(Vec::len).max().unwrap_or(0);
+    if spellings == 0
+        || options
+            .iter()
+            .zip(words)
+            .all(|(near, word)| near == std::slice::from_ref(word))
+    {
+        return Ok(Vec::new());
+    }
+    Ok((0..spellings)
+        .map(|k| options.iter().map(|near| near[k.min(near.len() - 1)].clone()).collect())
+        .collect())
 }
 
-/// The candidate closest to `word` within the allowed edits, comparing both the whole
-/// candidate and its beginning (for a half-typed word); ties go to the closer length,
-/// then alphabetical order.
-fn nearest(word: &str, candidates: &[String]) -> Option<String> {
+/// Up to [`MAX_CORRECTIONS`] candidates closest to `word` within the allowed edits, nearest
+/// first, comparing both the whole candidate and its beginning (for a half-typed word);
+/// ties go to the closer length, then alphabetical order.
+fn nearest(word: &str, candidates: &[String]) -> Vec<String> {
     let length = word.chars().count();
     let allowed = if length <= 4 { 1 } else { 2 };
-    candidates
+    let mut near: Vec<_> = candidates
         .iter()
         .filter_map(|term| {
             let whole = strsim::damerau_levenshtein(word, term);
@@ -694,8 +707,12 @@ fn nearest(word: &str, candidates: &[String]) -> Option<String> {
             let distance = whole.min(partial);
             (distance <= allowed).then(|| (distance, term.chars().count().abs_diff(length), term))
         })
-        .min()
+        .collect();
+    near.sort();
+    near.into_iter()
+        .take(MAX_CORRECTIONS)
         .map(|(_, _, term)| term.clone())
+        .collect()
 }
 
 /// The colour family of a `#rrggbb` colour, as the colour filter names it.
@@ -896,7 +913,9 @@ pub async fn catch_up(db: &Database) -> Result<u64, sqlx::Error> {
     // Documents of images hidden behind the index's back (by hand, or before the index
     // held public images only) go.
     let hidden = match db.backend() {
-        Backend::Sqlite => "DELETE FROM image_search WHERE rowid IN (SELECT id FROM images WHERE visibility <> 'public')",
+        Backend::Sqlite => {
+            "DELETE FROM image_search WHERE rowid IN (SELECT id FROM images WHERE visibility <> 'public')"
+        }
         Backend::Postgres => {
             "DELETE FROM image_search WHERE image_id IN (SELECT id FROM images WHERE visibility <> 'public')"
         }
@@ -1102,15 +1121,23 @@ mod tests {
             .iter()
             .map(|s| s.to_string())
             .collect();
-        assert_eq!(nearest("moutnain", &known).as_deref(), Some("mountain"));
-        assert_eq!(nearest("auorra", &known).as_deref(), Some("aurora"));
-        assert_eq!(
-            nearest("moutn", &known).as_deref(),
-            Some("mountain"),
-            "half-typed with a typo"
-        );
-        assert_eq!(nearest("zzzz", &known), None);
-        assert_eq!(nearest("amber", &known).as_deref(), Some("amber"));
+        let first = |word: &str| nearest(word, &known).into_iter().next();
+        assert_eq!(first("moutnain").as_deref(), Some("mountain"));
+        assert_eq!(first("auorra").as_deref(), Some("aurora"));
+        assert_eq!(first("moutn").as_deref(), Some("mountain"), "half-typed with a typo");
+        assert_eq!(nearest("zzzz", &known), Vec::<String>::new());
+        assert_eq!(first("amber").as_deref(), Some("amber"));
+        assert_eq!(nearest("moutnain", &known), ["mountain", "mountains"], "nearest first");
+    }
+
+    #[test]
+    fn equally_near_words_are_ranked_by_length_then_alphabet() {
+        let known: Vec<String> = ["noon", "mono", "none", "nonsense", "no"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        // "nonsense" is near through its beginning ("nons"), but longer.
+        assert_eq!(nearest("nono", &known), ["mono", "none", "noon"]);
     }
 
     #[test]
