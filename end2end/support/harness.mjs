@@ -112,6 +112,10 @@ export function watchConsole(page) {
 }
 
 // Hydration is done when effects have run: the theme toggle learns the current theme then.
+// That is the shell; the page's own code is a lazy chunk that may still be on its way, and
+// a form clicked before it arrives posts without JavaScript (a reload). So wait, too, for
+// the network to settle: every chunk the page needs has arrived (it hydrates on arrival).
 export async function waitForHydration(page) {
   await page.waitForSelector('.theme-toggle:not([data-theme-state="unknown"])', { timeout: 20_000 });
+  await page.waitForLoadState('networkidle', { timeout: 20_000 });
 }
