@@ -281,6 +281,11 @@ fn text_id(backend: Backend) -> &'static str {
     }
 }
 
+/// `ORDER BY` for text matches newest first: the index's own order, backwards.
+fn newest_matches_first(backend: Backend) -> String {
+    format!("{} DESC", text_id(backend))
+}
+
 /// One FTS5 word: known whole words for a word of four letters or more (FTS5 reads a
 /// prefix that long by merging every matching word's list before it can return the first
 /// row; a handful of listed words streams in id order and stops early), otherwise a
@@ -498,16 +503,10 @@ async fn window_page(
         .collect()
 }
 
-/// Where the [`RANKED_WINDOW`] of newest text matches ends.
-enum Window {
-    /// Fewer matches than the window holds (or none): all of them were ranked.
-    Whole,
-    /// The text-match number of the window's oldest match.
-    From(i64),
-}
-
-/// Walks the newest text matches, up to the window's size, without scoring them.
-async fn ranked_window(db: &Database, selection: &Selection, text: &TextMatch) -> Result<Window, sqlx::Error> {
+/// Walks the newest text matches, up to the window's size, without scoring them, and
+/// returns the text-match number of the window's oldest when the window is full (`None`
+/// when it held every match, so all of them were ranked).
+async fn full_window_edge(db: &Database, selection: &Selection, text: &TextMatch) -> Result<Option<i64>, sqlx::Error> {
     let (from, id) = match db.backend() {
         Backend::Sqlite => ("image_search", "image_search.rowid"),
         Backend::Postgres => ("image_search s", "s.image_id"),
@@ -521,10 +520,7 @@ async fn ranked_window(db: &Database, selection: &Selection, text: &TextMatch) -
         .fetch_one(db.pool())
         .await?;
     let (count, oldest): (i64, Option<i64>) = (row.try_get(0)?, row.try_get(1)?);
-    Ok(match oldest {
-        Some(oldest) if count == RANKED_WINDOW => Window::From(oldest),
-        _ => Window::Whole,
-    })
+    Ok(oldest.filter(|_| count == RANKED_WINDOW))
 }
 
 /// Ids of one page in relevance order: the matches within the ranked window by score,
@@ -546,15 +542,20 @@ async fn ranked_ids(db: &Database, selection: &Selection, offset: i64, limit: i6
     }
     // A short page: the window either held every match or ran out on this page. Only now
     // is its edge worth a walk (a walk without scores, cheaper than the ranked one).
-    let Window::From(boundary) = ranked_window(db, selection, text).await? else {
+    let Some(boundary) = full_window_edge(db, selection, text).await? else {
         return Ok(ids);
     };
     // The older matches continue the page, from an offset that depends on how many of the
     // window's matches passed the filters: one more walk over the window.
     let ranked = selection.count(db, (boundary, true)).await?;
-    let newest = format!("{} DESC", text_id(db.backend()));
     let older = selection
-        .ids(db, Some((boundary, false)), &newest, (offset - ranked).max(0), missing)
+        .ids(
+            db,
+            Some((boundary, false)),
+            &newest_matches_first(db.backend()),
+            (offset - ranked).max(0),
+            missing,
+        )
         .await?;
     ids.extend(older);
     Ok(ids)
@@ -593,11 +594,12 @@ async fn matching(db: &Database, query: &Query, words: &[String]) -> Result<Imag
     let (offset, limit) = (offset_of(query.page), i64::from(PAGE_SIZE) + 1);
     let ids = match query.sort {
         Sort::Relevance => ranked_ids(db, &selection, offset, limit).await?,
-        // Newest first is the index's own order backwards on SQLite (ids follow publication,
-        // see `Sort::Newest`): FTS5 stops after the page instead of sorting every match.
-        Sort::Newest if selection.text.is_some() && db.backend() == Backend::Sqlite => {
+        // Ids follow publication (see `Sort::Newest`), so newest first is the index's own
+        // order backwards: FTS5 stops after the page instead of sorting every match by date,
+        // and PostgreSQL sorts the matches' ids without reading `images` for their dates.
+        Sort::Newest if selection.text.is_some() => {
             selection
-                .ids(db, None, "image_search.rowid DESC", offset, limit)
+                .ids(db, None, &newest_matches_first(db.backend()), offset, limit)
                 .await?
         }
         sort => selection.ids(db, None, order_by(sort), offset, limit).await?,
