@@ -11,6 +11,10 @@ use crate::{
             views::{AccountMenu, SessionsPage},
         },
         admin::{requests_view::RequestsQueuePage, views::OutboxPage},
+        collections::{
+            save_views::provide_saved_marks,
+            views::{CollectionPage, CollectionsPage},
+        },
         library::{
             image_page::ImagePage,
             profile_views::{CategoryPage, ContributorPage},
@@ -107,12 +111,15 @@ lazy_pages! {
     CookiesRoute => CookiesPage,
     PrivacyRoute => PrivacyPage,
     TermsRoute => TermsPage,
+    CollectionsRoute => CollectionsPage,
+    CollectionRoute => CollectionPage,
 }
 
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_consent();
+    provide_saved_marks();
     let name = site_name();
     view! {
         <Title formatter=move |page: String| if page.is_empty() { name.clone() } else { format!("{page} — {name}") }/>
@@ -149,6 +156,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/requests") view={Lazy::<RequestsQueueRoute>::new()} ssr=SsrMode::InOrder/>
                     <Route path=path!("/cookies") view={Lazy::<CookiesRoute>::new()} ssr=SsrMode::InOrder/>
                     <Route path=path!("/privacy") view={Lazy::<PrivacyRoute>::new()} ssr=SsrMode::InOrder/>
+                    <Route path=path!("/collections") view={Lazy::<CollectionsRoute>::new()} ssr=SsrMode::InOrder/>
+                    // Async: a private or unknown collection answers 404.
+                    <Route path=path!("/collections/:slug") view={Lazy::<CollectionRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/terms") view={Lazy::<TermsRoute>::new()} ssr=SsrMode::InOrder/>
                 </Routes>
             </main>

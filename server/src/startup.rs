@@ -287,7 +287,8 @@ impl Application {
 /// Housekeeping every minute: forget idle rate-limit keys, remove expired sessions, used
 /// or expired account links and outbox mail past its retention, apply the privacy
 /// retention rules (old downloads to daily totals, old session addresses cleared), delete
-/// data exports past their 7 days and accounts whose deletion grace period ended.
+/// collections deleted longer ago than their undo window, data exports past their 7 days
+/// and accounts whose deletion grace period ended.
 async fn maintenance(state: AppState, mut stop: watch::Receiver<bool>) {
     loop {
         tokio::select! {
@@ -328,6 +329,10 @@ async fn maintenance(state: AppState, mut stop: watch::Receiver<bool>) {
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "could not apply retention"),
         }
+        report_purge(
+            "deleted collections past their undo window",
+            app::features::collections::service::purge_deleted(db, now).await,
+        );
         report_purge(
             "expired data exports",
             app::features::privacy::export::purge_expired(db, &state.media, now).await,

@@ -2,5 +2,6 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod collections;
 pub mod library;
 pub mod privacy;

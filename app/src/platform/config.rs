@@ -55,6 +55,10 @@ pub struct Config {
     /// Days between asking to delete an account and its deletion, during which the member
     /// can cancel (`ATELIER_DELETION_GRACE_DAYS`).
     pub deletion_grace_days: u32,
+    /// How many collections, and images in each, a member may keep
+    /// (`ATELIER_COLLECTIONS_PER_MEMBER`, `ATELIER_ITEMS_PER_COLLECTION`). Every member has
+    /// these until plans exist (billing, issue 6), which will set them per plan.
+    pub collection_limits: crate::features::collections::Limits,
     /// PostHog product analytics (`ATELIER_POSTHOG_KEY`, `ATELIER_POSTHOG_HOST`), started in
     /// the browser only after analytics consent; `None` loads no analytics script at all.
     pub posthog: Option<crate::features::privacy::analytics::PostHogSettings>,
@@ -268,6 +272,21 @@ impl Config {
             1..=90,
         )? as u32;
 
+        let collection_limits = crate::features::collections::Limits {
+            collections: parse_number(
+                "ATELIER_COLLECTIONS_PER_MEMBER",
+                get("ATELIER_COLLECTIONS_PER_MEMBER"),
+                100,
+                1..=10_000,
+            )? as u32,
+            items_per_collection: parse_number(
+                "ATELIER_ITEMS_PER_COLLECTION",
+                get("ATELIER_ITEMS_PER_COLLECTION"),
+                1_000,
+                1..=100_000,
+            )? as u32,
+        };
+
         let posthog = parse_posthog(get("ATELIER_POSTHOG_KEY"), get("ATELIER_POSTHOG_HOST"))?;
 
         Ok(Config {
@@ -276,6 +295,7 @@ impl Config {
             privacy_contact,
             session_ip_days,
             deletion_grace_days,
+            collection_limits,
             secret_key,
             oidc,
             min_age,

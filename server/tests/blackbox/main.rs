@@ -9,6 +9,7 @@ mod accounts;
 mod avatar;
 mod browse;
 mod cli;
+mod collections;
 mod consent;
 mod data_rights;
 mod health;

@@ -146,6 +146,21 @@ async fn ada_with_data_everywhere(app: &TestApp) -> (i64, String) {
     .execute(app.state.db.pool())
     .await
     .unwrap();
+
+    // A collection holding the image, made as the save picker makes it.
+    let public_id: String = sqlx::query_scalar("SELECT public_id FROM images WHERE id = $1")
+        .bind(image)
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap();
+    let saved = post_form(
+        app,
+        app::features::collections::api::SaveToNewCollection::PATH,
+        Some(&cookie),
+        &[("name", "Favourites"), ("public_id", public_id.as_str())],
+    )
+    .await;
+    assert_eq!(saved.status(), 200, "{:?}", saved.text().await);
     (id, cookie)
 }
 

@@ -22,12 +22,21 @@ pub fn AccountMenu() -> impl IntoView {
         move || (location.pathname.get(), sign_out.version().get()),
         |_| who_am_i(),
     );
+    // Grids mark the tiles a member saved; they ask only once someone is signed in.
+    if let Some(marks) = crate::features::collections::save_views::saved_marks() {
+        Effect::new(move |_| {
+            if let Some(result) = member.get() {
+                marks.signed_in.set(matches!(result, Ok(Some(_))));
+            }
+        });
+    }
     view! {
         <div class="flex min-w-20 items-center justify-end" data-testid="account-menu">
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     match member.await {
                         Ok(Some(member)) => view! {
+                            <a href="/collections" class="nav-link" data-testid="nav-collections">"Collections"</a>
                             <a href="/account" class="nav-link max-w-40 truncate" data-testid="member-name">
                                 {member.display_name}
                             </a>

@@ -6,6 +6,7 @@ use super::{
     views::ImageGrid,
     ImageDetails, SizeOption,
 };
+use crate::features::collections::save_views::SavePicker;
 use crate::{
     dates::format_day,
     ui::{
@@ -124,6 +125,10 @@ fn ImageView(image: ImageDetails) -> impl IntoView {
                 </div>
                 <aside class="space-y-6">
                     <DownloadMenu public_id=image.public_id.clone() sizes=image.sizes.clone() preferred=image.preferred_size.clone()/>
+                    <section id="save" class="card" aria-labelledby="save-heading">
+                        <h2 id="save-heading" class="mb-4 font-semibold text-ink">"Save to a collection"</h2>
+                        <SavePicker public_id=image.public_id.clone() next=format!("/photos/{}", image.public_id)/>
+                    </section>
                     <a href=contributor_href class="card flex items-center gap-4 hover:border-accent" data-testid="contributor-card">
                         <span class="inline-flex size-12 shrink-0 items-center justify-center rounded-full font-semibold text-white"
                             style=format!("background-color:{}", image.contributor.accent_color) aria-hidden="true">

@@ -7,12 +7,12 @@ use super::{
 use crate::platform::{db::Database, media::MediaStore};
 use sqlx::{any::AnyRow, Row};
 
-pub(super) const CARD_COLUMNS: &str = "i.public_id, i.title, i.alt_text, i.width, i.height, i.dominant_color, \
+pub(crate) const CARD_COLUMNS: &str = "i.public_id, i.title, i.alt_text, i.width, i.height, i.dominant_color, \
      c.name AS contributor_name, c.slug AS contributor_slug, \
      (SELECT f.storage_key FROM image_files f WHERE f.image_id = i.id AND f.variant = 'thumb') AS thumb_key, \
      (SELECT f.storage_key FROM image_files f WHERE f.image_id = i.id AND f.variant = 'small') AS small_key";
 
-pub(super) fn card_from_row(row: &AnyRow) -> Result<ImageCard, sqlx::Error> {
+pub(crate) fn card_from_row(row: &AnyRow) -> Result<ImageCard, sqlx::Error> {
     let public_id: String = row.try_get("public_id")?;
     let thumb_key: Option<String> = row.try_get("thumb_key")?;
     let small_key: Option<String> = row.try_get("small_key")?;

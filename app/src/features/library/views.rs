@@ -6,6 +6,7 @@ use super::{
     feed::{Feed, GrowingGrid},
     ContributorCard, ImageCard, Sort,
 };
+use crate::features::collections::save_views::{mark_saved_tiles, TileSaveButton};
 use crate::ui::{
     meta::PageMeta,
     status::{EmptyState, ErrorNotice, GridSkeleton},
@@ -38,6 +39,7 @@ fn ImageTile(image: ImageCard, eager: bool) -> impl IntoView {
                     class="size-full object-cover"
                 />
             </a>
+            <TileSaveButton public_id=image.public_id.clone() title=image.title.clone()/>
             <div class=if image.title_marks.is_empty() { "tile-caption" } else { "tile-caption tile-caption-shown" }>
                 <p class="truncate font-medium">
                     {if image.title_marks.is_empty() {
@@ -83,6 +85,9 @@ pub(super) fn ImageGrid(
     #[prop(into)] images: Signal<Vec<ImageCard>>,
     #[prop(default = 0)] eager: usize,
 ) -> impl IntoView {
+    mark_saved_tiles(Signal::derive(move || {
+        images.with(|list| list.iter().map(|image| image.public_id.clone()).collect())
+    }));
     view! {
         <ul class="image-grid" data-testid="image-grid">
             <For

@@ -449,6 +449,37 @@ pub const CATEGORIES: &[DataCategory] = &[
         export: Export::Yes,
         deletion: Deletion::Delete("the row goes with the account"),
     },
+    DataCategory {
+        name: "Collections",
+        data: "the collections the member makes (name, description, whether anyone with the link may see it, its cover, when it was made, changed and deleted) and the library images each holds, in the member's order, with when each was saved",
+        stores: &[
+            Store {
+                table: "collections",
+                columns: &[
+                    "slug",
+                    "name",
+                    "description",
+                    "is_public",
+                    "cover_image_id",
+                    "created_at",
+                    "updated_at",
+                    "deleted_at",
+                ],
+                member: MemberLink::Column("user_id"),
+            },
+            Store {
+                table: "collection_items",
+                columns: &["collection_id", "image_id", "position", "added_at"],
+                member: MemberLink::Column("user_id"),
+            },
+        ],
+        files: None,
+        purpose: "keeping the images the member saves, and showing the collections they make public to anyone with the link",
+        basis: LegalBasis::Contract,
+        retention: "until the member deletes them or the account; a deleted collection can be restored for 10 minutes and is then removed",
+        export: Export::Yes,
+        deletion: Deletion::Delete("the collections and their entries; the images stay in the library"),
+    },
 ];
 
 /// Every other table, so the coverage test can tell a forgotten table from a harmless one.
