@@ -226,9 +226,9 @@ async fn saving_the_same_image_twice_at_once_leaves_one_row() {
 }
 
 /// Awaits every future, concurrently, in order (the suite does not depend on `futures`).
-async fn futures_join_all<F: std::future::Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output>
+async fn futures_join_all<F>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output>
 where
-    F: Send + 'static,
+    F: std::future::Future + Send + 'static,
     F::Output: Send + 'static,
 {
     let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();

@@ -1,6 +1,10 @@
 //! Server functions for collections: thin wrappers that find the member, call the service
 //! (which checks ownership) and, for plain form posts without JavaScript, send the browser
 //! back where it came from.
+//!
+//! Each reads the application state before its first `.await`: called from a resource
+//! during a server render, the resource's owner (and with it the context) may be gone by
+//! the time the future resumes.
 
 use super::{BulkOutcome, CollectionSummary, CollectionView, ItemsRequest, SaveTarget};
 use crate::error::AppError;
@@ -24,8 +28,8 @@ fn now() -> i64 {
 /// The signed-in member's collections, most recently changed first.
 #[server]
 pub async fn my_collections() -> Result<Vec<CollectionSummary>, AppError> {
-    let member = crate::features::accounts::guard::require_member().await?;
     let state = crate::platform::state::app_state();
+    let member = crate::features::accounts::guard::require_member().await?;
     Ok(super::service::list_mine(&state.db, member.user_id).await?)
 }
 
@@ -37,8 +41,8 @@ pub async fn create_collection(
     description: Option<String>,
     visibility: Option<String>,
 ) -> Result<String, AppError> {
-    let member = crate::features::accounts::guard::require_member().await?;
     let state = crate::platform::state::app_state();
+    let member = crate::features::accounts::guard::require_member().await?;
     let slug = super::service::create(
         &state.db,
         member.user_id,
@@ -61,8 +65,8 @@ pub async fn update_collection(
     description: Option<String>,
     visibility: Option<String>,
 ) -> Result<(), AppError> {
-    let member = crate::features::accounts::guard::require_member().await?;
     let state = crate::platform::state::app_state();
+    let member = crate::features::accounts::guard::require_member().await?;
     super::service::update(
         &state.db,
         member.user_id,
@@ -80,8 +84,8 @@ pub async fn update_collection(
 /// Deletes one of the member's collections; it can be restored for a few minutes.
 #[server]
 pub async fn delete_collection(slug: String) -> Result<(), AppError> {
-    let member = crate::features::accounts::guard::require_member().await?;
     let state = crate::platform::state::app_state();
+    let member = crate::features::accounts::guard::require_member().await?;
     super::service::delete(&state.db, member.user_id, &slug, now()).await?;
     back_to(Some(&format!("/collections?deleted={slug}")));
     Ok(())
@@ -90,31 +94,28 @@ pub async fn delete_collection(slug: String) -> Result<(), AppError> {
 /// Brings back a collection deleted within the undo window.
 #[server]
 pub async fn restore_collection(slug: String) -> Result<(), AppError> {
-    let member = crate::features::accounts::guard::require_member().await?;
     let state = crate::platform::state::app_state();
+    let member = crate::features::accounts::guard::require_member().await?;
     super::service::restore(&state.db, member.user_id, &slug, state.config.collection_limits, now()).await?;
     back_to(Some(&super::collection_href(&slug)));
     Ok(())
 }
 
-/// A page of a collection for whoever is looking, or `None` (and a 404 status) when it
-/// does not exist for them: private collections exist only for their owner.
+/// A page of a collection for whoever is looking, or `None` when it does not exist for
+/// them: private collections exist only for their owner. (The page answers 404 by
+/// rendering `NotFound`; this call itself succeeds, so a script can tell "not found" from
+/// a failure.)
 #[server]
 pub async fn collection_page(request: ItemsRequest) -> Result<Option<CollectionView>, AppError> {
     use super::service::{self, CollectionError};
-    let viewer = crate::features::accounts::guard::current_member().await?;
     let state = crate::platform::state::app_state();
+    let viewer = crate::features::accounts::guard::current_member().await?;
     if request.slug.len() > 120 {
         return Ok(None);
     }
     match service::items(&state.db, viewer.map(|member| member.user_id), &request).await {
         Ok(view) => Ok(Some(view)),
-        Err(CollectionError::NotFound) => {
-            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-                response.set_status(axum::http::StatusCode::NOT_FOUND);
-            }
-            Ok(None)
-        }
+        Err(CollectionError::NotFound) => Ok(None),
         Err(other) => Err(other.into()),
     }
 }
@@ -123,10 +124,10 @@ pub async fn collection_page(request: ItemsRequest) -> Result<Option<CollectionV
 /// `None` when nobody is signed in.
 #[server]
 pub async fn save_targets(public_id: String) -> Result<Option<Vec<SaveTarget>>, AppError> {
+    let state = crate::platform::state::app_state();
     let Some(member) = crate::features::accounts::guard::current_member().await? else {
         return Ok(None);
     };
-    let state = crate::platform::state::app_state();
     Ok(Some(
         super::service::save_targets(&state.db, member.user_id, &public_id).await?,
     ))
@@ -135,8 +136,8 @@ pub async fn save_targets(public_id: String) -> Result<Option<Vec<SaveTarget>>, 
 /// Saves an image in one of the member's collections (a second save changes nothing).
 #[server]
 pub async fn add_to_collection(slug: String, public_id: String, next: Option<String>) -> Result<bool, AppError> {
-    let member = crate::features::accounts::guard::require_member().await?;
     let state = crate::platform::state::app_state();
+    let member = crate::features::accounts::guard::require_member().await?;
     let added = super::service::add_item(
         &state.db,
         member.user_id,
@@ -153,8 +154,8 @@ pub async fn add_to_collection(slug: String, public_id: String, next: Option<Str
 /// Takes an image out of one of the member's collections.
 #[server]
 pub async fn remove_from_collection(slug: String, public_id: String, next: Option<String>) -> Result<bool, AppError> {
-    let member = crate::features::accounts::guard::require_member().await?;
     let state = crate::platform::state::app_state();
+    let member = crate::features::accounts::guard::require_member().await?;
     let removed = super::service::remove_item(&state.db, member.user_id, &slug, &public_id, now()).await?;
     back_to(next.as_deref());
     Ok(removed)
@@ -163,8 +164,8 @@ pub async fn remove_from_collection(slug: String, public_id: String, next: Optio
 /// Makes a private collection called `name` holding the image. Returns the new slug.
 #[server]
 pub async fn save_to_new_collection(name: String, public_id: String, next: Option<String>) -> Result<String, AppError> {
-    let member = crate::features::accounts::guard::require_member().await?;
     let state = crate::platform::state::app_state();
+    let member = crate::features::accounts::guard::require_member().await?;
     let slug = super::service::create_with_item(
         &state.db,
         member.user_id,
@@ -181,8 +182,8 @@ pub async fn save_to_new_collection(name: String, public_id: String, next: Optio
 /// Moves one image to `to_index` (0-based) in the member's own order of the collection.
 #[server]
 pub async fn move_collection_item(slug: String, public_id: String, to_index: u32) -> Result<(), AppError> {
-    let member = crate::features::accounts::guard::require_member().await?;
     let state = crate::platform::state::app_state();
+    let member = crate::features::accounts::guard::require_member().await?;
     super::service::move_item(&state.db, member.user_id, &slug, &public_id, to_index, now()).await?;
     Ok(())
 }
@@ -196,8 +197,8 @@ pub async fn bulk_collection_items(
     images: Vec<String>,
     target: Option<String>,
 ) -> Result<BulkOutcome, AppError> {
-    let member = crate::features::accounts::guard::require_member().await?;
     let state = crate::platform::state::app_state();
+    let member = crate::features::accounts::guard::require_member().await?;
     let action =
         super::BulkAction::parse(&action).ok_or_else(|| AppError::field("action", "Choose move, copy or remove."))?;
     let change = super::service::BulkChange {
@@ -219,8 +220,8 @@ pub async fn bulk_collection_items(
 /// Makes one of the collection's images its cover.
 #[server]
 pub async fn set_collection_cover(slug: String, public_id: String) -> Result<(), AppError> {
-    let member = crate::features::accounts::guard::require_member().await?;
     let state = crate::platform::state::app_state();
+    let member = crate::features::accounts::guard::require_member().await?;
     super::service::set_cover(&state.db, member.user_id, &slug, &public_id, now()).await?;
     Ok(())
 }
@@ -229,12 +230,12 @@ pub async fn set_collection_cover(slug: String, public_id: String) -> Result<(),
 /// nobody is signed in.
 #[server]
 pub async fn saved_images(public_ids: Vec<String>) -> Result<Vec<String>, AppError> {
+    let state = crate::platform::state::app_state();
     let Some(member) = crate::features::accounts::guard::current_member().await? else {
         return Ok(Vec::new());
     };
     if public_ids.len() > 200 {
         return Err(AppError::Invalid("Ask about at most 200 images at a time.".into()));
     }
-    let state = crate::platform::state::app_state();
     Ok(super::service::saved_among(&state.db, member.user_id, &public_ids).await?)
 }

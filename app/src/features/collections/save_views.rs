@@ -9,20 +9,33 @@ use super::{
     SaveTarget, MAX_NAME_CHARS,
 };
 use leptos::{form::ActionForm, html, prelude::*};
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
+
+/// Adds or removes one id in a list of ids kept without repeats.
+fn mark(list: &mut Vec<String>, id: &str, saved: bool) {
+    let at = list.iter().position(|known| known == id);
+    match (at, saved) {
+        (None, true) => list.push(id.to_owned()),
+        (Some(at), false) => {
+            list.swap_remove(at);
+        }
+        _ => {}
+    }
+}
 
 /// Which images the signed-in member has saved somewhere, as far as this page knows:
-/// grids fill it for their tiles, and pickers keep it up to date.
+/// grids fill it for their tiles, and pickers keep it up to date. A plain list rather than
+/// a set: this lives in the first download, where every generic instance costs bytes.
 #[derive(Clone, Copy)]
 pub struct SavedMarks {
-    pub saved: RwSignal<HashSet<String>>,
+    pub saved: RwSignal<Vec<String>>,
     /// Set by the header once it knows someone is signed in; grids ask only then.
     pub signed_in: RwSignal<bool>,
 }
 
 pub fn provide_saved_marks() {
     provide_context(SavedMarks {
-        saved: RwSignal::new(HashSet::new()),
+        saved: RwSignal::new(Vec::new()),
         signed_in: RwSignal::new(false),
     });
 }
@@ -36,7 +49,7 @@ pub fn saved_marks() -> Option<SavedMarks> {
 pub fn mark_saved_tiles(ids: Signal<Vec<String>>) {
     let Some(marks) = saved_marks() else { return };
     // A growing grid asks only about the tiles it has not asked about yet.
-    let asked = StoredValue::new(HashSet::<String>::new());
+    let asked = StoredValue::new(Vec::<String>::new());
     Effect::new(move |_| {
         if !marks.signed_in.get() {
             return;
@@ -53,7 +66,11 @@ pub fn mark_saved_tiles(ids: Signal<Vec<String>>) {
         leptos::task::spawn_local(async move {
             for chunk in ids.chunks(200) {
                 if let Ok(found) = saved_images(chunk.to_vec()).await {
-                    marks.saved.update(|saved| saved.extend(found));
+                    marks.saved.update(|saved| {
+                        for id in &found {
+                            mark(saved, id, true);
+                        }
+                    });
                 }
             }
         });
@@ -116,13 +133,7 @@ fn SaveList(
         let public_id = public_id.clone();
         Effect::new(move |_| {
             let saved = !holding.get().is_empty();
-            marks.saved.update(|set| {
-                if saved {
-                    set.insert(public_id.clone());
-                } else {
-                    set.remove(&public_id);
-                }
-            });
+            marks.saved.update(|list| mark(list, &public_id, saved));
         });
     }
     Effect::new(move |_| {
@@ -260,7 +271,7 @@ pub fn TileSaveButton(#[prop(into)] public_id: String, #[prop(into)] title: Stri
     let marks = saved_marks();
     let saved = Signal::derive({
         let public_id = public_id.clone();
-        move || marks.is_some_and(|marks| marks.saved.with(|set| set.contains(&public_id)))
+        move || marks.is_some_and(|marks| marks.saved.with(|list| list.contains(&public_id)))
     });
     Effect::new(move |_| {
         if open.get() {
@@ -326,5 +337,22 @@ pub fn TileSaveButton(#[prop(into)] public_id: String, #[prop(into)] title: Stri
                 </div>
             </dialog>
         </Show>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mark;
+
+    #[test]
+    fn marks_are_kept_without_repeats() {
+        let mut list = Vec::new();
+        mark(&mut list, "a", true);
+        mark(&mut list, "b", true);
+        mark(&mut list, "a", true);
+        assert_eq!(list, ["a", "b"]);
+        mark(&mut list, "a", false);
+        mark(&mut list, "c", false);
+        assert_eq!(list, ["b"]);
     }
 }
