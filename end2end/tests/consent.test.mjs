@@ -73,7 +73,7 @@ test('Cookie settings reopens the choices; allowing preferences remembers the do
   const consent = (await context.cookies()).find((cookie) => cookie.name === 'atelier_consent');
   assert.match(consent.value, /^1\.10\./);
 
-  const href = await page.locator('.image-tile a').first().getAttribute('href');
+  const href = await page.locator('.image-tile a:not(.tile-save)').first().getAttribute('href');
   await page.goto(`${server.url}${href}`);
   await waitForHydration(page);
   await page.locator('label[for="size-small"]').click();

@@ -24,7 +24,7 @@ test('from the grid to the image page, then download the medium size', async () 
   const problems = watchConsole(page);
   await page.goto(server.url);
   await waitForHydration(page);
-  const tile = page.locator('.image-tile a').first();
+  const tile = page.locator('.image-tile a:not(.tile-save)').first();
   const label = await tile.getAttribute('aria-label');
   await tile.click();
   await page.waitForURL(/\/photos\/[0-9A-Za-z]+$/);
@@ -54,7 +54,7 @@ test('without JavaScript the Download button still downloads', async () => {
   const context = await browser.newContext({ acceptDownloads: true, javaScriptEnabled: false });
   const page = await context.newPage();
   await page.goto(server.url);
-  const href = await page.locator('.image-tile a').first().getAttribute('href');
+  const href = await page.locator('.image-tile a:not(.tile-save)').first().getAttribute('href');
   await page.goto(`${server.url}${href}`);
   const [download] = await Promise.all([
     page.waitForEvent('download'),

@@ -51,7 +51,7 @@ test('search filters apply in place and mark the matched words', async () => {
   // Titles are drawn at random when the demo is seeded, so search for a word that a real
   // title holds: the last word of the newest image's title.
   await page.goto(`${server.url}/photos`);
-  const label = await page.locator('.image-tile a').first().getAttribute('aria-label');
+  const label = await page.locator('.image-tile a:not(.tile-save)').first().getAttribute('aria-label');
   const word = label.split(' by ')[0].split(' ').pop().toLowerCase();
   await page.goto(`${server.url}/search?q=${encodeURIComponent(word)}`);
   await waitForHydration(page);
@@ -62,7 +62,7 @@ test('search filters apply in place and mark the matched words', async () => {
 
   const filters = page.getByTestId('search-filters');
   await filters.getByLabel('Sort').selectOption('newest');
-  const contributor = await page.locator('.image-tile a').first().getAttribute('aria-label');
+  const contributor = await page.locator('.image-tile a:not(.tile-save)').first().getAttribute('aria-label');
   const name = contributor.split(' by ').pop();
   await filters.getByLabel('Contributor').selectOption({ label: name });
   await filters.getByRole('button', { name: 'Apply filters' }).click();
@@ -71,7 +71,7 @@ test('search filters apply in place and mark the matched words', async () => {
   assert.equal(url.searchParams.get('q'), word);
   assert.equal(url.searchParams.get('sort'), 'newest');
   await page.waitForFunction(
-    (who) => [...document.querySelectorAll('.image-tile a')].every((a) => a.getAttribute('aria-label').endsWith(` by ${who}`)),
+    (who) => [...document.querySelectorAll('.image-tile a:not(.tile-save)')].every((a) => a.getAttribute('aria-label').endsWith(` by ${who}`)),
     name,
   );
   const filtered = await tiles(page);
