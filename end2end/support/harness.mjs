@@ -94,6 +94,14 @@ export async function launchBrowser({ decided = true } = {}) {
   return browser;
 }
 
+// Fills in and sends the sign-in form, asking to come back to `next` afterwards.
+export async function submitSignIn(page, baseUrl, member, next) {
+  await page.goto(`${baseUrl}/signin?next=${next}`);
+  await page.getByLabel('Email').fill(member.email);
+  await page.getByLabel('Password').fill(member.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
 // Collects console errors and warnings (hydration mismatches and CSP violations land there).
 export function watchConsole(page) {
   const problems = [];

@@ -3,7 +3,7 @@
 // and by keyboard, a bulk move, and a public link opened signed out in another context.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, watchConsole, waitForHydration } from '../support/harness.mjs';
+import { startServer, launchBrowser, watchConsole, waitForHydration, submitSignIn } from '../support/harness.mjs';
 
 const ada = { email: 'ada@example.org', name: 'Ada Lovelace', password: 'correct horse battery staple' };
 const grace = { email: 'grace@example.org', name: 'Grace Hopper', password: 'correct horse battery staple' };
@@ -22,10 +22,7 @@ after(async () => {
 });
 
 async function signIn(page, member, next) {
-  await page.goto(`${server.url}/signin?next=${next}`);
-  await page.getByLabel('Email').fill(member.email);
-  await page.getByLabel('Password').fill(member.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await submitSignIn(page, server.url, member, next);
   await page.waitForURL(`${server.url}${next}`);
   await waitForHydration(page);
 }

@@ -2,7 +2,7 @@
 // follows without a reload, its download, and account deletion with its cancel.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, watchConsole, waitForHydration } from '../support/harness.mjs';
+import { startServer, launchBrowser, watchConsole, waitForHydration, submitSignIn } from '../support/harness.mjs';
 
 const ada = { email: 'ada@example.org', name: 'Ada Lovelace', password: 'correct horse battery staple' };
 const grace = { email: 'grace@example.org', name: 'Grace Hopper', password: 'correct horse battery staple' };
@@ -20,10 +20,7 @@ after(async () => {
 });
 
 async function signIn(page, member, next) {
-  await page.goto(`${server.url}/signin?next=${next}`);
-  await page.getByLabel('Email').fill(member.email);
-  await page.getByLabel('Password').fill(member.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await submitSignIn(page, server.url, member, next);
 }
 
 test('the export is prepared in the background, followed on the page, and downloaded', async () => {

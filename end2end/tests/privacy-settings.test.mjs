@@ -3,7 +3,7 @@
 // and the refusal is appealed from the same page.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, watchConsole, waitForHydration } from '../support/harness.mjs';
+import { startServer, launchBrowser, watchConsole, waitForHydration, submitSignIn } from '../support/harness.mjs';
 
 // The harness creates members as administrators, so Ada can also answer the queue.
 const ada = { email: 'ada@example.org', name: 'Ada Lovelace', password: 'correct horse battery staple' };
@@ -21,10 +21,7 @@ after(async () => {
 });
 
 async function signIn(page, next) {
-  await page.goto(`${server.url}/signin?next=${next}`);
-  await page.getByLabel('Email').fill(ada.email);
-  await page.getByLabel('Password').fill(ada.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await submitSignIn(page, server.url, ada, next);
   await page.waitForURL(`${server.url}${next}`);
 }
 
