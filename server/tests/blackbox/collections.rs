@@ -196,21 +196,8 @@ async fn saving_the_same_image_twice_at_once_leaves_one_row() {
     let owner = member(&app, "owner@example.com").await;
     let slug = create(&app, &owner, "Twice", "private").await;
     let attempts = (0..8).map(|_| {
-        let (client, url, cookie, slug) = (
-            app.client.clone(),
-            app.url(AddToCollection::PATH),
-            owner.clone(),
-            slug.clone(),
-        );
-        async move {
-            client
-                .post(url)
-                .header("cookie", cookie)
-                .form(&[("slug", slug.as_str()), ("public_id", "third")])
-                .send()
-                .await
-                .unwrap()
-        }
+        let form = fields(&[("slug", &slug), ("public_id", "third")]);
+        owned_post(&app, AddToCollection::PATH, &owner, None, form)
     });
     let responses = futures_join_all(attempts).await;
     let mut newly_added = 0;
@@ -223,6 +210,30 @@ async fn saving_the_same_image_twice_at_once_leaves_one_row() {
     assert_eq!(newly_added, 1, "exactly one save was new");
     assert_eq!(count_rows(&app, "collection_items").await, 1);
     app.stop().await;
+}
+
+/// A server-function call as the bearer of `cookie` that owns all it needs, so it can be
+/// spawned (the races) and sent a form built at run time; `accept` makes it a browser's
+/// plain form post.
+fn owned_post(
+    app: &TestApp,
+    path: &str,
+    cookie: &str,
+    accept: Option<&'static str>,
+    form: Vec<(String, String)>,
+) -> impl std::future::Future<Output = reqwest::Response> + Send + 'static {
+    let mut request = app.client.post(app.url(path)).header("cookie", cookie).form(&form);
+    if let Some(accept) = accept {
+        request = request.header("accept", accept);
+    }
+    async move { request.send().await.unwrap() }
+}
+
+/// A form's fields as owned pairs.
+fn fields(form: &[(&str, &str)]) -> Vec<(String, String)> {
+    form.iter()
+        .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+        .collect()
 }
 
 /// Awaits every future, concurrently, in order (the suite does not depend on `futures`).
@@ -285,27 +296,10 @@ async fn a_new_order_persists_and_the_cover_follows_it() {
 
     // Sorting and filtering inside the collection.
     let filtered = |form: Vec<(&'static str, &'static str)>| {
-        let (client, url, cookie, slug) = (
-            app.client.clone(),
-            app.url(CollectionPage::PATH),
-            owner.clone(),
-            slug.clone(),
-        );
-        async move {
-            let mut form: Vec<(String, String)> = form.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
-            form.push(("request[slug]".into(), slug));
-            let view: Option<CollectionView> = client
-                .post(url)
-                .header("cookie", cookie)
-                .form(&form)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            view.unwrap()
-        }
+        let mut form = fields(&form);
+        form.push(("request[slug]".into(), slug.clone()));
+        let call = owned_post(&app, CollectionPage::PATH, &owner, None, form);
+        async move { call.await.json::<Option<CollectionView>>().await.unwrap().unwrap() }
     };
     let portrait = filtered(vec![("request[orientation]", "portrait")]).await;
     assert_eq!(ids(&portrait), ["second", "fourth"]);
@@ -390,20 +384,14 @@ async fn limits_hold_even_when_requests_race() {
     let owner = member(&app, "owner@example.com").await;
 
     let creations = (0..6).map(|n| {
-        let (client, url, cookie) = (app.client.clone(), app.url(CreateCollection::PATH), owner.clone());
-        async move {
-            client
-                .post(url)
-                .header("cookie", cookie)
-                .form(&[("name", format!("Race {n}"))])
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }
+        let form = vec![("name".to_owned(), format!("Race {n}"))];
+        owned_post(&app, CreateCollection::PATH, &owner, None, form)
     });
-    let statuses = futures_join_all(creations).await;
+    let statuses: Vec<u16> = futures_join_all(creations)
+        .await
+        .iter()
+        .map(|response| response.status().as_u16())
+        .collect();
     assert_eq!(
         statuses.iter().filter(|status| **status == 200).count(),
         2,
@@ -483,16 +471,7 @@ async fn bulk_move_copy_and_remove() {
         for (n, image) in images.into_iter().enumerate() {
             form.push((format!("images[{n}]"), image.into()));
         }
-        let (client, url, cookie) = (app.client.clone(), app.url(BulkCollectionItems::PATH), owner.clone());
-        async move {
-            client
-                .post(url)
-                .header("cookie", cookie)
-                .form(&form)
-                .send()
-                .await
-                .unwrap()
-        }
+        owned_post(&app, BulkCollectionItems::PATH, &owner, None, form)
     };
     let outcome: BulkOutcome = bulk("copy", vec!["first", "second"]).await.json().await.unwrap();
     assert_eq!(
@@ -530,17 +509,8 @@ async fn saving_and_removing_work_as_plain_form_posts() {
     library(&app).await;
     let owner = member(&app, "owner@example.com").await;
     let form_post = |path: &'static str, form: Vec<(&'static str, String)>| {
-        let (client, url, cookie) = (app.client.clone(), app.url(path), owner.clone());
-        async move {
-            client
-                .post(url)
-                .header("cookie", cookie)
-                .header("accept", BROWSER_ACCEPT)
-                .form(&form)
-                .send()
-                .await
-                .unwrap()
-        }
+        let form = form.into_iter().map(|(name, value)| (name.to_owned(), value)).collect();
+        owned_post(&app, path, &owner, Some(BROWSER_ACCEPT), form)
     };
     let made = form_post(
         SaveToNewCollection::PATH,
