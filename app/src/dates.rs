@@ -35,6 +35,18 @@ pub fn format_day(unix: i64) -> String {
     format!("{day} {} {year}", MONTHS[(month - 1) as usize])
 }
 
+/// “22 Nov 2026, 14:05 UTC”: for times that matter to the minute, such as when a link stops
+/// working.
+pub fn format_day_time(unix: i64) -> String {
+    let seconds = unix.rem_euclid(86_400);
+    format!(
+        "{}, {:02}:{:02} UTC",
+        format_day(unix),
+        seconds / 3600,
+        seconds % 3600 / 60
+    )
+}
+
 /// Parses `YYYY-MM-DD` (what `<input type="date">` submits) into a real calendar date.
 pub fn parse_iso_date(raw: &str) -> Option<(i64, u32, u32)> {
     let mut parts = raw.trim().splitn(3, '-');
@@ -67,6 +79,10 @@ mod tests {
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(civil_from_days(20_414), (2025, 11, 22));
         assert_eq!(format_day(1_795_305_600), "22 Nov 2026");
+        assert_eq!(
+            format_day_time(1_795_305_600 + 14 * 3600 + 5 * 60 + 59),
+            "22 Nov 2026, 14:05 UTC"
+        );
     }
 
     #[test]

@@ -64,6 +64,7 @@ test('save from the image page and from grid tiles; a refused save rolls back wi
   const row = picker.locator('[data-collection^="moodboard-"]');
   await row.waitFor();
   assert.equal(await row.getByTestId('save-toggle').getAttribute('aria-pressed'), 'true');
+  assert.equal(await picker.getByLabel('New collection name').inputValue(), '', 'the field is ready for the next name');
 
   // A grid tile: the dialog's toggle shows "Saved" while the call is still on its way.
   await page.goto(`${server.url}/photos`);
@@ -203,6 +204,67 @@ test('reorder by keyboard and by drag, move in bulk, and share a public link', a
   assert.equal(await outside.getByTestId('move-handle').count(), 0, 'visitors cannot reorder');
   await outside.screenshot({ path: '/tmp/collection-public.png', fullPage: true });
   await visitor.close();
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('export a collection: choose a size, watch the progress, download the zip', async () => {
+  const context = await browser.newContext({ acceptDownloads: true });
+  const page = await context.newPage();
+  const problems = watchConsole(page);
+  await signIn(page, ada, '/collections');
+  await page.locator('[data-collection^="moodboard-"] a').click();
+  await page.waitForURL(/\/collections\/moodboard-/);
+  await waitForHydration(page);
+  const images = (await collectionOrder(page)).length;
+  assert.ok(images >= 1);
+
+  // The first answer about the new export is shown as "building, 40 %", as a slow export
+  // would be; the page keeps asking and shows the real, finished one next.
+  let first = true;
+  await page.route(/\/api\/collection_exports/, async (route) => {
+    const response = await route.fetch();
+    const exports = await response.json();
+    if (first && exports.length > 0) {
+      first = false;
+      Object.assign(exports[0], { status: 'Building', progress: 40, download_href: null, size_bytes: null });
+    }
+    await route.fulfill({ response, json: exports });
+  });
+  await page.getByTestId('export-collection').locator('summary').click();
+  await page.getByLabel('Medium (800 px)').check();
+  await page.getByLabel('Include the originals as well').check();
+  await page.getByRole('button', { name: 'Make the zip' }).click();
+  const progress = page.getByTestId('export-progress');
+  await progress.waitFor();
+  assert.equal(await progress.innerText(), 'Making the zip… 40%');
+  assert.equal(await page.locator('[data-testid="collection-exports"] progress').getAttribute('value'), '40');
+  assert.equal(await page.getByTestId('export-collection').getAttribute('open'), null, 'the panel closes once the export starts');
+
+  const link = page.getByTestId('download-collection-export');
+  await link.waitFor({ timeout: 20000 });
+  assert.match(await link.innerText(), /^Download zip \(/);
+  assert.match(await page.getByTestId('collection-exports').innerText(), /Medium \(800 px\) \+ originals/);
+  assert.match(await page.getByTestId('collection-exports').innerText(), /Link works until/);
+  await page.screenshot({ path: '/tmp/collection-export.png', fullPage: true });
+  const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+  assert.match(download.suggestedFilename(), /^moodboard-[a-z0-9-]+-\d{4}-\d{2}-\d{2}\.zip$/);
+  const { readFile } = await import('node:fs/promises');
+  const zip = await readFile(await download.path());
+  assert.equal(zip.subarray(0, 2).toString(), 'PK', 'a zip arrives');
+  const names = zip.toString('latin1');
+  assert.ok(names.includes('manifest.json'), 'with its manifest');
+  assert.equal((names.match(/originals\/\d+-/g) ?? []).length / 2, images, 'an original per image (each named twice in a zip)');
+
+  // Someone else's link gets the page's explanation, not the file.
+  const other = await browser.newContext();
+  const otherPage = await other.newPage();
+  await submitSignIn(otherPage, server.url, grace, '/collections');
+  await otherPage.waitForURL(`${server.url}/collections`);
+  const href = await link.getAttribute('href');
+  const refused = await otherPage.goto(`${server.url}${href}`);
+  assert.equal(refused.status(), 404, 'a private collection is not found by another member');
+  await other.close();
   assert.deepEqual(problems, []);
   await context.close();
 });

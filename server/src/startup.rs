@@ -11,7 +11,7 @@ use crate::{
     routes::{avatar, exports, health, images, oidc as oidc_routes, static_files, stored, well_known},
 };
 use app::{
-    features::{library::ingest::IngestJob, privacy::export::ExportJob},
+    features::{collections::export::CollectionExportJob, library::ingest::IngestJob, privacy::export::ExportJob},
     platform::{
         config::Config,
         db::Database,
@@ -213,6 +213,11 @@ impl Application {
                 media: state.media.clone(),
                 jobs: state.jobs.clone(),
                 config: state.config.clone(),
+            })
+            .register(CollectionExportJob {
+                db: state.db.clone(),
+                media: state.media.clone(),
+                config: state.config.clone(),
             });
         Ok(Application {
             listener,
@@ -287,8 +292,8 @@ impl Application {
 /// Housekeeping every minute: forget idle rate-limit keys, remove expired sessions, used
 /// or expired account links and outbox mail past its retention, apply the privacy
 /// retention rules (old downloads to daily totals, old session addresses cleared), delete
-/// collections deleted longer ago than their undo window, data exports past their 7 days
-/// and accounts whose deletion grace period ended.
+/// collections deleted longer ago than their undo window, data exports past their 7 days,
+/// collection exports past their day, and accounts whose deletion grace period ended.
 async fn maintenance(state: AppState, mut stop: watch::Receiver<bool>) {
     loop {
         tokio::select! {
@@ -336,6 +341,10 @@ async fn maintenance(state: AppState, mut stop: watch::Receiver<bool>) {
         report_purge(
             "expired data exports",
             app::features::privacy::export::purge_expired(db, &state.media, now).await,
+        );
+        report_purge(
+            "expired collection exports",
+            app::features::collections::export::purge_expired(db, &state.media, now).await,
         );
         if let Err(error) = app::features::privacy::deletion::run_due(db, &state.media, now).await {
             tracing::warn!(%error, "could not delete accounts whose grace period ended");

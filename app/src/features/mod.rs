@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod billing;
 pub mod collections;
 pub mod library;
 pub mod privacy;

@@ -239,6 +239,62 @@ impl MediaStore {
         Ok(key)
     }
 
+    /// Stores a finished export file (a collection's zip, which can run to gigabytes) under
+    /// `exports/<random>.zip` without holding it in memory: it is sent in 8 MiB parts, a
+    /// multipart upload on S3 and a temporary file renamed into place on disk.
+    pub async fn put_export_file(&self, file: std::fs::File) -> io::Result<String> {
+        const PART: usize = 8 * 1024 * 1024;
+        let key = format!("{EXPORTS}/{}.zip", super::secrets::random_hex(32));
+        let upload = self
+            .objects
+            .put_multipart(&object_path(&key)?)
+            .await
+            .map_err(io_error)?;
+        let mut writer = object_store::WriteMultipart::new_with_chunk_size(upload, PART);
+        // The file is a plain one on local disk: a blocking thread reads it part by part,
+        // one part ahead of the upload.
+        let (sender, mut parts) = tokio::sync::mpsc::channel::<io::Result<Vec<u8>>>(1);
+        tokio::task::spawn_blocking(move || {
+            use std::io::Read;
+            let mut file = file;
+            loop {
+                let mut part = Vec::with_capacity(PART);
+                match (&mut file).take(PART as u64).read_to_end(&mut part) {
+                    Ok(0) => return,
+                    Ok(_) => {
+                        if sender.blocking_send(Ok(part)).is_err() {
+                            return;
+                        }
+                    }
+                    Err(error) => {
+                        let _ = sender.blocking_send(Err(error));
+                        return;
+                    }
+                }
+            }
+        });
+        let sent = async {
+            while let Some(part) = parts.recv().await {
+                let part = part?;
+                // At most two parts in flight: memory stays near two parts whatever the size.
+                writer.wait_for_capacity(2).await.map_err(io_error)?;
+                writer.write(&part);
+            }
+            Ok::<_, io::Error>(())
+        }
+        .await;
+        match sent {
+            Ok(()) => {
+                writer.finish().await.map_err(io_error)?;
+                Ok(key)
+            }
+            Err(error) => {
+                let _ = writer.abort().await;
+                Err(error)
+            }
+        }
+    }
+
     /// Removes the object under `key`; one already gone is not an error.
     pub async fn delete(&self, key: &str) -> io::Result<()> {
         match self.objects.delete(&object_path(key)?).await {
@@ -369,6 +425,22 @@ mod tests {
             .delete(&first)
             .await
             .expect("deleting what is gone is not an error");
+        std::fs::remove_dir_all(root).ok();
+    }
+
+    #[tokio::test]
+    async fn export_files_larger_than_a_part_arrive_whole() {
+        use std::io::{Seek, Write};
+        let root = temporary_root("export-files");
+        let store = MediaStore::local(&root).unwrap();
+        // Two full 8 MiB parts and a short third one.
+        let bytes: Vec<u8> = (0..(16 * 1024 * 1024 + 3)).map(|i: u32| (i % 251) as u8).collect();
+        let mut file = tempfile::tempfile().unwrap();
+        file.write_all(&bytes).unwrap();
+        file.rewind().unwrap();
+        let key = store.put_export_file(file).await.unwrap();
+        assert!(key.starts_with("exports/") && key.ends_with(".zip"), "{key}");
+        assert!(store.read(&key).await.unwrap() == bytes, "the stored file differs");
         std::fs::remove_dir_all(root).ok();
     }
 

@@ -1,6 +1,7 @@
 //! Server-only infrastructure shared by every feature: configuration, database, background
 //! jobs, media storage and the state that reaches server functions through context.
 
+pub mod archive;
 pub mod client_ip;
 pub mod clock;
 pub mod config;

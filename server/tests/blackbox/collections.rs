@@ -25,7 +25,7 @@ use leptos::server_fn::ServerFn;
 const IMAGES: [&str; 4] = ["first", "second", "third", "fourth"];
 
 /// A library of four small images: `first` … `fourth`.
-async fn library(app: &TestApp) {
+pub(crate) async fn library(app: &TestApp) {
     add_contributor(app, "ada", "Ada Quill").await;
     add_category(app, "sky", "Sky").await;
     for (n, id) in IMAGES.iter().enumerate() {
@@ -47,12 +47,12 @@ async fn library(app: &TestApp) {
     }
 }
 
-async fn member(app: &TestApp, email: &str) -> String {
+pub(crate) async fn member(app: &TestApp, email: &str) -> String {
     create_member(app, email, email.split('@').next().unwrap(), true).await;
     signed_in(app, email).await
 }
 
-async fn create(app: &TestApp, cookie: &str, name: &str, visibility: &str) -> String {
+pub(crate) async fn create(app: &TestApp, cookie: &str, name: &str, visibility: &str) -> String {
     let response = post_form(
         app,
         CreateCollection::PATH,
@@ -64,7 +64,7 @@ async fn create(app: &TestApp, cookie: &str, name: &str, visibility: &str) -> St
     response.json().await.unwrap()
 }
 
-async fn add(app: &TestApp, cookie: &str, slug: &str, image: &str) -> reqwest::Response {
+pub(crate) async fn add(app: &TestApp, cookie: &str, slug: &str, image: &str) -> reqwest::Response {
     post_form(
         app,
         AddToCollection::PATH,
@@ -215,7 +215,7 @@ async fn saving_the_same_image_twice_at_once_leaves_one_row() {
 /// A server-function call as the bearer of `cookie` that owns all it needs, so it can be
 /// spawned (the races) and sent a form built at run time; `accept` makes it a browser's
 /// plain form post.
-fn owned_post(
+pub(crate) fn owned_post(
     app: &TestApp,
     path: &str,
     cookie: &str,
@@ -230,14 +230,14 @@ fn owned_post(
 }
 
 /// A form's fields as owned pairs.
-fn fields(form: &[(&str, &str)]) -> Vec<(String, String)> {
+pub(crate) fn fields(form: &[(&str, &str)]) -> Vec<(String, String)> {
     form.iter()
         .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
         .collect()
 }
 
 /// Awaits every future, concurrently, in order (the suite does not depend on `futures`).
-async fn futures_join_all<F>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output>
+pub(crate) async fn futures_join_all<F>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output>
 where
     F: std::future::Future + Send + 'static,
     F::Output: Send + 'static,

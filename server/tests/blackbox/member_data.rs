@@ -161,6 +161,52 @@ async fn ada_with_data_everywhere(app: &TestApp) -> (i64, String) {
     )
     .await;
     assert_eq!(saved.status(), 200, "{:?}", saved.text().await);
+    // Credits: a month's grant and a spend.
+    let now = now_unix();
+    let ledger = app::features::billing::ledger::grant(
+        &app.state.db,
+        id,
+        20,
+        app::features::billing::Reason::PlanGrant,
+        "in_ada",
+        "grant:ada",
+        now,
+    )
+    .await;
+    assert!(ledger.is_ok(), "{ledger:?}");
+    let ledger = app::features::billing::ledger::spend(
+        &app.state.db,
+        id,
+        2,
+        app::features::billing::Reason::Chat,
+        "conversation_1",
+        "spend:ada-reply",
+        now,
+    )
+    .await;
+    assert!(ledger.is_ok(), "{ledger:?}");
+    // And a zip of that collection, built by the worker.
+    let slug: String = saved.json().await.unwrap();
+    let exported = post_form(
+        app,
+        app::features::collections::api::ExportCollection::PATH,
+        Some(&cookie),
+        &[("slug", slug.as_str()), ("variant", "small")],
+    )
+    .await;
+    assert_eq!(exported.status(), 200, "{:?}", exported.text().await);
+    for attempt in 0.. {
+        let status: String = sqlx::query_scalar("SELECT status FROM collection_exports WHERE user_id = $1")
+            .bind(id)
+            .fetch_one(app.state.db.pool())
+            .await
+            .unwrap();
+        if status == "ready" {
+            break;
+        }
+        assert!(attempt < 300, "the collection export is not ready after 30 s: {status}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     (id, cookie)
 }
 
@@ -357,6 +403,11 @@ async fn deletion_needs_the_password_signs_out_everywhere_and_after_the_grace_pe
         .fetch_one(app.state.db.pool())
         .await
         .unwrap();
+    let collection_zip: String = sqlx::query_scalar("SELECT file_key FROM collection_exports WHERE user_id = $1")
+        .bind(id)
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap();
     let before = member_rows(&app, id, ADA).await;
 
     let wrong = error_of(
@@ -410,7 +461,10 @@ async fn deletion_needs_the_password_signs_out_everywhere_and_after_the_grace_pe
         .unwrap();
     assert_eq!(deleted.len(), 1);
     assert_eq!(deleted[0].user_id, id);
-    assert_eq!(deleted[0].files_removed, 2, "the avatar and the export zip");
+    assert_eq!(
+        deleted[0].files_removed, 3,
+        "the avatar, the data export's zip and the collection export's zip"
+    );
 
     let after = member_rows(&app, id, ADA).await;
     assert!(
@@ -436,6 +490,10 @@ async fn deletion_needs_the_password_signs_out_everywhere_and_after_the_grace_pe
     assert!(
         app.state.media.read(&export_file).await.is_err(),
         "the export file is gone"
+    );
+    assert!(
+        app.state.media.read(&collection_zip).await.is_err(),
+        "the collection's zip is gone"
     );
     let handled: Vec<(String, String)> =
         sqlx::query("SELECT kind, status FROM data_requests WHERE user_id IS NULL AND details IS NULL ORDER BY id")

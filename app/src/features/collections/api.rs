@@ -6,7 +6,7 @@
 //! during a server render, the resource's owner (and with it the context) may be gone by
 //! the time the future resumes.
 
-use super::{BulkOutcome, CollectionSummary, CollectionView, ItemsRequest, SaveTarget};
+use super::{BulkOutcome, CollectionExport, CollectionSummary, CollectionView, ItemsRequest, SaveTarget};
 use crate::error::AppError;
 use leptos::prelude::*;
 
@@ -238,4 +238,39 @@ pub async fn saved_images(public_ids: Vec<String>) -> Result<Vec<String>, AppErr
         return Err(AppError::Invalid("Ask about at most 200 images at a time.".into()));
     }
     Ok(super::service::saved_among(&state.db, member.user_id, &public_ids).await?)
+}
+
+/// Starts an export of one of the member's collections: every image at `variant` (one of
+/// the export sizes), the originals too when `originals` is true, and a manifest. The job
+/// queue builds it; [`collection_exports`] reports its progress. A plain form post goes
+/// back to the collection's export list.
+#[server]
+pub async fn export_collection(
+    slug: String,
+    variant: String,
+    originals: Option<bool>,
+) -> Result<CollectionExport, AppError> {
+    let state = crate::platform::state::app_state();
+    let member = crate::features::accounts::guard::require_member().await?;
+    let export = super::export::request(
+        &state.db,
+        &state.jobs,
+        member.user_id,
+        &slug,
+        &variant,
+        originals.unwrap_or(false),
+        now(),
+    )
+    .await?;
+    back_to(Some(&format!("{}#exports", super::collection_href(&slug))));
+    Ok(export)
+}
+
+/// The member's latest exports of their collection, newest first, with progress and, once
+/// ready, the download link until it expires.
+#[server]
+pub async fn collection_exports(slug: String) -> Result<Vec<CollectionExport>, AppError> {
+    let state = crate::platform::state::app_state();
+    let member = crate::features::accounts::guard::require_member().await?;
+    Ok(super::export::list(&state.db, member.user_id, &slug, now()).await?)
 }

@@ -5,6 +5,9 @@ use crate::features::library::ImageCard;
 use serde::{Deserialize, Serialize};
 
 pub mod api;
+#[cfg(feature = "ssr")]
+pub mod export;
+pub mod export_views;
 pub mod save_views;
 #[cfg(feature = "ssr")]
 pub mod service;
@@ -152,6 +155,89 @@ pub struct BulkOutcome {
     pub already_there: u32,
     /// Images taken out of the source collection.
     pub removed: u32,
+}
+
+/// The sizes a collection can be exported at: `(variant, label)`.
+pub const EXPORT_SIZES: [(&str, &str); 3] = [
+    ("small", "Medium (800 px)"),
+    ("full", "Large (2000 px)"),
+    ("original", "Original"),
+];
+/// How long a finished collection export can be downloaded, in seconds.
+pub const EXPORT_LIFETIME_SECONDS: i64 = 86_400;
+
+/// Where a collection export stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExportStatus {
+    Queued,
+    Building,
+    Ready,
+    Failed,
+    /// Its day is over and the file is deleted.
+    Expired,
+}
+
+impl ExportStatus {
+    pub fn parse(raw: &str) -> Option<Self> {
+        Some(match raw {
+            "queued" => ExportStatus::Queued,
+            "building" => ExportStatus::Building,
+            "ready" => ExportStatus::Ready,
+            "failed" => ExportStatus::Failed,
+            "expired" => ExportStatus::Expired,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExportStatus::Queued => "queued",
+            ExportStatus::Building => "building",
+            ExportStatus::Ready => "ready",
+            ExportStatus::Failed => "failed",
+            ExportStatus::Expired => "expired",
+        }
+    }
+
+    /// Still being made: the page keeps asking how far it got.
+    pub fn in_progress(self) -> bool {
+        matches!(self, ExportStatus::Queued | ExportStatus::Building)
+    }
+}
+
+/// One export of a collection, as its owner sees it on the collection page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollectionExport {
+    pub id: i64,
+    /// `small`, `full` or `original`: one of [`EXPORT_SIZES`].
+    pub variant: String,
+    pub with_originals: bool,
+    pub status: ExportStatus,
+    /// 0 to 100.
+    pub progress: u8,
+    /// Images in the zip, once it is being built.
+    pub item_count: Option<u32>,
+    pub size_bytes: Option<u64>,
+    /// Why it failed, in words the member can act on.
+    pub error: Option<String>,
+    pub created_at: i64,
+    /// When the download link stops working (set once it is ready).
+    pub expires_at: Option<i64>,
+    /// The download link, while the export is ready and unexpired.
+    pub download_href: Option<String>,
+}
+
+/// The label of an export size, or the raw value for an unknown one.
+pub fn export_size_label(variant: &str) -> &str {
+    EXPORT_SIZES
+        .iter()
+        .find(|(value, _)| *value == variant)
+        .map_or(variant, |(_, label)| label)
+}
+
+/// A finished export's download address (served to its owner only, until it expires).
+pub fn export_href(slug: &str, export_id: i64) -> String {
+    format!("/collections/{slug}/exports/{export_id}")
 }
 
 /// A collection's address.

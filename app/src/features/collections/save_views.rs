@@ -83,6 +83,14 @@ pub fn mark_saved_tiles(ids: Signal<Vec<String>>) {
 pub fn SavePicker(#[prop(into)] public_id: String, #[prop(into)] next: String) -> impl IntoView {
     let create = ServerAction::<SaveToNewCollection>::new();
     let message = RwSignal::new(None::<String>);
+    // The new collection's name outlives the list (which is drawn again after each
+    // creation): kept when the server refuses it, cleared once the collection exists.
+    let new_name = RwSignal::new(String::new());
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = create.value().get() {
+            new_name.set(String::new());
+        }
+    });
     let resource_id = public_id.clone();
     let targets = Resource::new(
         move || create.version().get(),
@@ -103,7 +111,7 @@ pub fn SavePicker(#[prop(into)] public_id: String, #[prop(into)] next: String) -
                                 <p class="text-sm text-muted">"Sign in to keep images in collections of your own."</p>
                                 <a href=sign_in_href class="btn-secondary mt-3 w-full" data-testid="save-sign-in">"Sign in to save"</a>
                             }.into_any(),
-                            Ok(Some(list)) => view! { <SaveList list public_id next message create/> }.into_any(),
+                            Ok(Some(list)) => view! { <SaveList list public_id next message create new_name/> }.into_any(),
                             Err(error) => view! { <p role="alert" class="form-alert">{error.to_string()}</p> }.into_any(),
                         }
                     })
@@ -120,6 +128,7 @@ fn SaveList(
     next: String,
     message: RwSignal<Option<String>>,
     create: ServerAction<SaveToNewCollection>,
+    new_name: RwSignal<String>,
 ) -> impl IntoView {
     // Which of the member's collections hold the image, as confirmed by the server; the
     // image's "saved" mark follows it.
@@ -154,7 +163,8 @@ fn SaveList(
             <input type="hidden" name="next" value=next.clone()/>
             <label for=format!("new-collection-{public_id}") class="sr-only">"New collection name"</label>
             <input id=format!("new-collection-{public_id}") name="name" required maxlength={MAX_NAME_CHARS.to_string()}
-                placeholder="New collection" class="field-input mt-0 h-10 flex-1 text-sm"/>
+                placeholder="New collection" class="field-input mt-0 h-10 flex-1 text-sm"
+                prop:value=move || new_name.get() on:input=move |event| new_name.set(event_target_value(&event))/>
             <button type="submit" class="btn-secondary h-10 px-4" disabled=move || create.pending().get()>
                 {move || if create.pending().get() { "Creating…" } else { "Create" }}
             </button>
@@ -178,36 +188,36 @@ fn SaveRow(
     let count = RwSignal::new(target.item_count);
     let name = target.name.clone();
     let slug = target.slug.clone();
-    {
-        let (name, slug) = (name.clone(), slug.clone());
-        Effect::new(move |_| match add.value().get() {
-            Some(Ok(added)) => {
-                confirmed.set(true);
-                if added {
-                    count.update(|count| *count += 1);
-                }
-                holding.update(|set| {
-                    set.insert(slug.clone());
-                });
-                message.set(None);
+    // What the server confirmed: the toggle, the count and the image's saved mark follow it.
+    let settle = {
+        let slug = slug.clone();
+        move |now_saved: bool, changed: bool| {
+            confirmed.set(now_saved);
+            if changed {
+                count.update(|count| *count = if now_saved { *count + 1 } else { count.saturating_sub(1) });
             }
+            holding.update(|set| {
+                if now_saved {
+                    set.insert(slug.clone());
+                } else {
+                    set.remove(&slug);
+                }
+            });
+            message.set(None);
+        }
+    };
+    {
+        let (name, settle) = (name.clone(), settle.clone());
+        Effect::new(move |_| match add.value().get() {
+            Some(Ok(added)) => settle(true, added),
             Some(Err(error)) => message.set(Some(format!("Not saved to “{name}”: {error}"))),
             None => {}
         });
     }
     {
-        let (name, slug) = (name.clone(), slug.clone());
+        let name = name.clone();
         Effect::new(move |_| match remove.value().get() {
-            Some(Ok(removed)) => {
-                confirmed.set(false);
-                if removed {
-                    count.update(|count| *count = count.saturating_sub(1));
-                }
-                holding.update(|set| {
-                    set.remove(&slug);
-                });
-                message.set(None);
-            }
+            Some(Ok(removed)) => settle(false, removed),
             Some(Err(error)) => message.set(Some(format!("Not removed from “{name}”: {error}"))),
             None => {}
         });

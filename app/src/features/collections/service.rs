@@ -16,7 +16,7 @@ use crate::{
     },
     platform::db::{Backend, Database},
 };
-use sqlx::{any::AnyRow, Any, Row, Transaction};
+use sqlx::{any::AnyRow, Any, AnyConnection, Row, Transaction};
 use std::collections::HashMap;
 
 #[derive(Debug, thiserror::Error)]
@@ -29,8 +29,9 @@ pub enum CollectionError {
     Forbidden,
     #[error("{message}")]
     Invalid { field: &'static str, message: String },
+    /// Refused by a limit or a rule; the message says which and what to do.
     #[error("{0}")]
-    LimitReached(String),
+    Refused(String),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -41,7 +42,7 @@ impl From<CollectionError> for AppError {
             CollectionError::NotFound => AppError::NotFound,
             CollectionError::Forbidden => AppError::Forbidden,
             CollectionError::Invalid { field, message } => AppError::field(field, message),
-            CollectionError::LimitReached(message) => AppError::Invalid(message),
+            CollectionError::Refused(message) => AppError::Invalid(message),
             CollectionError::Database(error) => error.into(),
         }
     }
@@ -151,7 +152,7 @@ pub async fn create(
     .await?
     .rows_affected();
     if inserted == 0 {
-        return Err(CollectionError::LimitReached(format!(
+        return Err(CollectionError::Refused(format!(
             "You have {} collections, the most your plan allows. Delete one to make another.",
             limits.collections
         )));
@@ -171,18 +172,40 @@ async fn lock_owned(tx: &mut Transaction<'_, Any>, owner: i64, slug: &str, now: 
     .bind(now)
     .fetch_optional(&mut **tx)
     .await?;
-    if let Some(id) = id {
-        return Ok(id);
+    match id {
+        Some(id) => Ok(id),
+        None => Err(not_owned(&mut **tx, slug).await),
     }
-    let public: Option<i64> =
+}
+
+/// The collection `slug` if `owner` owns it (and it is not deleted), read without changing
+/// it; the same refusals as [`lock_owned`].
+pub(super) async fn owned(conn: &mut AnyConnection, owner: i64, slug: &str) -> Result<i64> {
+    let id: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM collections WHERE slug = $1 AND user_id = $2 AND deleted_at IS NULL")
+            .bind(slug)
+            .bind(owner)
+            .fetch_optional(&mut *conn)
+            .await?;
+    match id {
+        Some(id) => Ok(id),
+        None => Err(not_owned(conn, slug).await),
+    }
+}
+
+/// Why a collection the member does not own cannot be changed: someone else's public one
+/// is `Forbidden`; a private, deleted or unknown one does not exist for them.
+async fn not_owned(conn: &mut AnyConnection, slug: &str) -> CollectionError {
+    let public: std::result::Result<Option<i64>, sqlx::Error> =
         sqlx::query_scalar("SELECT is_public FROM collections WHERE slug = $1 AND deleted_at IS NULL")
             .bind(slug)
-            .fetch_optional(&mut **tx)
-            .await?;
-    Err(match public {
-        Some(1) => CollectionError::Forbidden,
-        _ => CollectionError::NotFound,
-    })
+            .fetch_optional(conn)
+            .await;
+    match public {
+        Ok(Some(1)) => CollectionError::Forbidden,
+        Ok(_) => CollectionError::NotFound,
+        Err(error) => error.into(),
+    }
 }
 
 /// Renames, re-describes or changes the visibility of the owner's collection.
@@ -251,7 +274,7 @@ pub async fn restore(db: &Database, owner: i64, slug: &str, limits: Limits, now:
         .fetch_optional(&mut *tx)
         .await?;
         return Err(match waiting {
-            Some(_) => CollectionError::LimitReached(format!(
+            Some(_) => CollectionError::Refused(format!(
                 "You have {} collections, the most your plan allows, so this one cannot come back.",
                 limits.collections
             )),
@@ -275,10 +298,10 @@ pub async fn purge_deleted(db: &Database, now: i64) -> std::result::Result<u64, 
 }
 
 /// The internal id of a public library image.
-async fn public_image(tx: &mut Transaction<'_, Any>, public_id: &str) -> Result<i64> {
+async fn public_image(conn: &mut AnyConnection, public_id: &str) -> Result<i64> {
     sqlx::query_scalar("SELECT id FROM images WHERE public_id = $1 AND visibility = 'public'")
         .bind(public_id)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(conn)
         .await?
         .ok_or_else(|| invalid("image", "That image is not in the library any more."))
 }
@@ -293,49 +316,43 @@ async fn insert_items(
     limits: Limits,
     now: i64,
 ) -> Result<(u32, u32)> {
-    let held: i64 =
-        sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM collection_items WHERE collection_id = $1")
-            .bind(collection_id)
-            .fetch_one(&mut **tx)
-            .await?;
-    let mut new_ids = Vec::new();
-    for &image_id in image_ids {
-        let present: Option<i64> =
-            sqlx::query_scalar("SELECT image_id FROM collection_items WHERE collection_id = $1 AND image_id = $2")
-                .bind(collection_id)
-                .bind(image_id)
-                .fetch_optional(&mut **tx)
-                .await?;
-        if present.is_none() && !new_ids.contains(&image_id) {
-            new_ids.push(image_id);
-        }
+    // What the collection holds (at most the item limit), and where its top is.
+    let held = sqlx::query("SELECT image_id, position FROM collection_items WHERE collection_id = $1")
+        .bind(collection_id)
+        .fetch_all(&mut **tx)
+        .await?;
+    let mut top = 0;
+    let mut seen = std::collections::HashSet::with_capacity(held.len() + image_ids.len());
+    for row in &held {
+        seen.insert(row.try_get::<i64, _>("image_id")?);
+        top = top.min(row.try_get::<i64, _>("position")?);
     }
-    if held + new_ids.len() as i64 > i64::from(limits.items_per_collection) {
-        return Err(CollectionError::LimitReached(format!(
+    let new_ids: Vec<i64> = image_ids.iter().copied().filter(|id| seen.insert(*id)).collect();
+    if held.len() + new_ids.len() > limits.items_per_collection as usize {
+        return Err(CollectionError::Refused(format!(
             "A collection holds at most {} images on your plan. Remove some, or start another collection.",
             limits.items_per_collection
         )));
     }
-    let top: i64 = sqlx::query_scalar(
-        "SELECT CAST(COALESCE(MIN(position), 0) AS BIGINT) FROM collection_items WHERE collection_id = $1",
-    )
-    .bind(collection_id)
-    .fetch_one(&mut **tx)
-    .await?;
-    // The first of the batch ends up first, as it was chosen.
-    let count = new_ids.len() as i64;
-    for (index, image_id) in new_ids.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO collection_items (collection_id, image_id, user_id, position, added_at) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (collection_id, image_id) DO NOTHING",
-        )
-        .bind(collection_id)
-        .bind(image_id)
-        .bind(owner)
-        .bind(top - count + index as i64)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
+    // The first of the batch ends up first, as it was chosen. Rows go in batches of 200:
+    // one statement each, well inside SQLite's limit on bound values.
+    let first_position = top - new_ids.len() as i64;
+    for (batch_index, batch) in new_ids.chunks(200).enumerate() {
+        let rows = (0..batch.len())
+            .map(|n| format!("($1, ${}, $2, ${}, $3)", 4 + 2 * n, 5 + 2 * n))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO collection_items (collection_id, image_id, user_id, position, added_at) VALUES {rows} \
+             ON CONFLICT (collection_id, image_id) DO NOTHING"
+        );
+        let mut query = sqlx::query(&sql).bind(collection_id).bind(owner).bind(now);
+        for (n, image_id) in batch.iter().enumerate() {
+            query = query
+                .bind(*image_id)
+                .bind(first_position + (batch_index * 200 + n) as i64);
+        }
+        query.execute(&mut **tx).await?;
     }
     Ok((new_ids.len() as u32, (image_ids.len() - new_ids.len()) as u32))
 }
@@ -352,7 +369,7 @@ pub async fn add_item(
 ) -> Result<bool> {
     let mut tx = db.pool().begin().await?;
     let collection_id = lock_owned(&mut tx, owner, slug, now).await?;
-    let image_id = public_image(&mut tx, public_id).await?;
+    let image_id = public_image(&mut *tx, public_id).await?;
     let (added, _) = insert_items(&mut tx, collection_id, owner, &[image_id], limits, now).await?;
     tx.commit().await?;
     Ok(added == 1)
@@ -368,10 +385,8 @@ pub async fn create_with_item(
     limits: Limits,
     now: i64,
 ) -> Result<String> {
-    {
-        let mut tx = db.pool().begin().await?;
-        public_image(&mut tx, public_id).await?;
-    }
+    // Checked first, so a gone image does not leave an empty collection behind.
+    public_image(&mut *db.pool().acquire().await?, public_id).await?;
     let slug = create(db, owner, name, "", false, limits, now).await?;
     add_item(db, owner, &slug, public_id, limits, now).await?;
     Ok(slug)
@@ -630,8 +645,7 @@ pub async fn list(
         .fetch_all(db.pool())
         .await?;
     let has_more = rows.len() > per_page as usize;
-    let mut list = summaries(db, &rows[..rows.len().min(per_page as usize)]).await?;
-    list.truncate(per_page as usize);
+    let list = summaries(db, &rows[..rows.len().min(per_page as usize)]).await?;
     Ok((list, has_more))
 }
 

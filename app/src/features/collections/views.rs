@@ -7,12 +7,16 @@ use super::{
         bulk_collection_items, collection_page, move_collection_item, my_collections, set_collection_cover,
         CreateCollection, DeleteCollection, RemoveFromCollection, RestoreCollection, UpdateCollection,
     },
-    collection_href, CollectionSummary, CollectionView, ItemSort, ItemsRequest, ITEMS_PAGE_SIZE, MAX_DESCRIPTION_CHARS,
-    MAX_NAME_CHARS,
+    collection_href,
+    export_views::{ExportForm, ExportList, ExportTracker},
+    CollectionSummary, CollectionView, ItemSort, ItemsRequest, ITEMS_PAGE_SIZE, MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS,
 };
 use crate::{
     dates::format_day,
-    features::library::{ImageCard, ORIENTATIONS},
+    features::library::{
+        views::{tile_style, TilePicture},
+        ImageCard, ORIENTATIONS,
+    },
     ui::{
         form::{action_error, Field, FormAlert, SubmitButton},
         meta::PageMeta,
@@ -282,6 +286,8 @@ fn CollectionBody(view: CollectionView, asked: ItemsRequest, changes: RwSignal<u
     } else {
         view! { <ViewerItems items/> }.into_any()
     };
+    // Made here, not inside a panel, so the list keeps its place when a disclosure closes.
+    let exports = is_owner.then(|| ExportTracker::new(collection.slug.clone()));
     let pager = (page > 1 || has_more).then(|| {
         let (previous, next) = (asked.href(page.saturating_sub(1)), asked.href(page + 1));
         view! {
@@ -311,8 +317,9 @@ fn CollectionBody(view: CollectionView, asked: ItemsRequest, changes: RwSignal<u
                         {format!(" · by {owner_name} · updated {}", format_day(collection.updated_at))}
                     </p>
                 </div>
-                {is_owner.then(|| view! { <OwnerTools collection=collection.clone() changes/> })}
+                {exports.map(|exports| view! { <OwnerTools collection=collection.clone() changes exports/> })}
             </div>
+            {exports.map(|tracker| view! { <ExportList slug=collection.slug.clone() tracker/> })}
             {(!empty_collection).then(|| view! { <ItemFilter asked=asked.clone()/> })}
             {(filtered && matching > 0).then(|| view! {
                 <p class="mt-4 text-sm text-muted">{format!("{matching} of {} images match.", collection.item_count)}</p>
@@ -359,7 +366,7 @@ fn ItemFilter(asked: ItemsRequest) -> impl IntoView {
 
 /// The owner's edit and delete panels (disclosures, so they work without JavaScript).
 #[component]
-fn OwnerTools(collection: CollectionSummary, changes: RwSignal<u32>) -> impl IntoView {
+fn OwnerTools(collection: CollectionSummary, changes: RwSignal<u32>, exports: ExportTracker) -> impl IntoView {
     let update = ServerAction::<UpdateCollection>::new();
     let delete = ServerAction::<DeleteCollection>::new();
     let update_error = action_error(update);
@@ -381,7 +388,7 @@ fn OwnerTools(collection: CollectionSummary, changes: RwSignal<u32>) -> impl Int
         }
     });
     let share_url = collection_href(&collection.slug);
-    let (edit_slug, delete_slug) = (slug.clone(), slug);
+    let (edit_slug, delete_slug, export_slug) = (slug.clone(), slug.clone(), slug);
     view! {
         <div class="flex flex-wrap items-start gap-2">
             {collection.is_public.then(|| view! { <CopyLinkButton path=share_url.clone()/> })}
@@ -401,6 +408,7 @@ fn OwnerTools(collection: CollectionSummary, changes: RwSignal<u32>) -> impl Int
                     <SubmitButton label="Save changes" busy_label="Saving…" pending=update.pending()/>
                 </ActionForm>
             </details>
+            <ExportForm slug=export_slug tracker=exports/>
             <details class="relative" data-testid="delete-collection">
                 <summary class="btn-secondary h-10 cursor-pointer list-none px-4">"Delete"</summary>
                 <ActionForm action=delete attr:class="card absolute right-0 z-20 mt-2 w-72 space-y-3 shadow-xl">
@@ -440,30 +448,10 @@ fn ViewerItems(items: Vec<ImageCard>) -> impl IntoView {
         <ul class="image-grid" data-testid="collection-items">
             {items.into_iter().map(|image| {
                 let (style, id) = (tile_style(&image), image.public_id.clone());
-                view! { <li class="image-tile" style=style data-image-id=id><TileImage image/></li> }
+                view! { <li class="image-tile" style=style data-image-id=id><TilePicture image eager=false/></li> }
             }).collect_view()}
             <li class="image-grid-filler" aria-hidden="true"></li>
         </ul>
-    }
-}
-
-fn tile_style(image: &ImageCard) -> String {
-    let ratio = image.width as f32 / image.height.max(1) as f32;
-    format!("--r:{ratio:.4};background-color:{}", image.dominant_color)
-}
-
-#[component]
-fn TileImage(image: ImageCard) -> impl IntoView {
-    view! {
-        <a href=format!("/photos/{}", image.public_id) class="block size-full" aria-label=format!("{} by {}", image.title, image.contributor_name) draggable="false">
-            <img src=image.thumb_url.clone() srcset=format!("{} 400w, {} 800w", image.thumb_url, image.small_url)
-                sizes="(min-width: 640px) 360px, 100vw" width=image.width height=image.height alt=image.alt_text.clone()
-                loading="lazy" decoding="async" class="size-full object-cover" draggable="false"/>
-        </a>
-        <div class="tile-caption">
-            <p class="truncate font-medium">{image.title.clone()}</p>
-            <p class="truncate text-xs opacity-80">{image.contributor_name.clone()}</p>
-        </div>
     }
 }
 
@@ -530,10 +518,16 @@ fn OwnedItems(items: Vec<ImageCard>, asked: ItemsRequest, page: u32, changes: Rw
                 key=|image| image.public_id.clone()
                 children=move |image| {
                     let move_to = move_to.clone();
-                    view! {
-                        <OwnedTile image slug=slug.clone() reorderable items selected message changes dragging drop_target
-                            on_move=Callback::new(move |(id, to): (String, usize)| move_to(id, to))/>
-                    }
+                    let grid = OwnedGrid {
+                        items,
+                        selected,
+                        message,
+                        changes,
+                        dragging,
+                        drop_target,
+                        on_move: Callback::new(move |(id, to): (String, usize)| move_to(id, to)),
+                    };
+                    view! { <OwnedTile image slug=slug.clone() reorderable grid/> }
                 }
             />
             <li class="image-grid-filler" aria-hidden="true"></li>
@@ -541,21 +535,35 @@ fn OwnedItems(items: Vec<ImageCard>, asked: ItemsRequest, page: u32, changes: Rw
     }
 }
 
-#[component]
-#[allow(clippy::too_many_arguments)]
-fn OwnedTile(
-    image: ImageCard,
-    slug: String,
-    reorderable: bool,
+/// What the owner's tiles share with the page around them.
+#[derive(Clone, Copy)]
+struct OwnedGrid {
+    /// The page's images, in the order shown.
     items: RwSignal<Vec<ImageCard>>,
+    /// Picked for a bulk action.
     selected: RwSignal<HashSet<String>>,
+    /// Why the server refused the last change.
     message: RwSignal<Option<String>>,
+    /// Bumped to load the page again.
     changes: RwSignal<u32>,
+    /// The tile being dragged, and the one it is over.
     dragging: RwSignal<Option<String>>,
     drop_target: RwSignal<Option<String>>,
     /// Moves an image (this one, or one dropped on it) to a place on the page.
     on_move: Callback<(String, usize)>,
-) -> impl IntoView {
+}
+
+#[component]
+fn OwnedTile(image: ImageCard, slug: String, reorderable: bool, grid: OwnedGrid) -> impl IntoView {
+    let OwnedGrid {
+        items,
+        selected,
+        message,
+        changes,
+        dragging,
+        drop_target,
+        on_move,
+    } = grid;
     let id = image.public_id.clone();
     let remove = ServerAction::<RemoveFromCollection>::new();
     // Gone from the page as soon as it is asked for; back with a message if refused.
@@ -678,7 +686,7 @@ fn OwnedTile(
                 }
             }
         >
-            <TileImage image=image.clone()/>
+            <TilePicture image=image.clone() eager=false in_draggable_tile=true/>
             <input type="checkbox" class="tile-check" aria-label=checkbox_label prop:checked=is_selected on:change=toggle data-testid="tile-select"/>
             <div class="absolute right-2 top-2 flex gap-1">
                 {reorderable.then(|| view! {

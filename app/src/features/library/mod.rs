@@ -20,6 +20,12 @@ pub mod search_views;
 pub mod service;
 pub mod views;
 
+/// The licence every library image is under, as the terms and collection exports state it.
+pub const LICENCE_NAME: &str = "Atelier licence";
+pub const LICENCE_TERMS: &str = "Every image in the library is free to use, for anything, commercial use included. No attribution is needed, though it is always welcome. You may not sell an unaltered image as it is (as a print or on a stock site), or suggest that a person or brand endorses something when they do not.";
+/// Where the terms state the licence: `/terms#licence`.
+pub const LICENCE_ANCHOR: &str = "licence";
+
 /// Images per page in grids and per "Show more".
 pub const PAGE_SIZE: u32 = 24;
 /// Longest search query accepted, in characters.

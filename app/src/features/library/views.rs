@@ -19,49 +19,67 @@ pub(super) const EAGER_TILES: usize = 4;
 
 #[component]
 fn ImageTile(image: ImageCard, eager: bool) -> impl IntoView {
-    let ratio = image.width as f32 / image.height.max(1) as f32;
-    let style = format!("--r:{ratio:.4};background-color:{}", image.dominant_color);
-    let srcset = format!("{} 400w, {} 800w", image.thumb_url, image.small_url);
-    let sizes = tile_sizes(ratio);
     view! {
-        <li class="image-tile group" style=style data-image-id=image.public_id.clone()>
-            <a href=format!("/photos/{}", image.public_id) class="block size-full" aria-label=format!("{} by {}", image.title, image.contributor_name)>
-                <img
-                    src=image.thumb_url.clone()
-                    srcset=srcset
-                    sizes=sizes
-                    width=image.width
-                    height=image.height
-                    alt=image.alt_text.clone()
-                    loading=if eager { "eager" } else { "lazy" }
-                    fetchpriority=if eager { "high" } else { "auto" }
-                    decoding="async"
-                    class="size-full object-cover"
-                />
-            </a>
+        <li class="image-tile group" style=tile_style(&image) data-image-id=image.public_id.clone()>
+            <TilePicture image=image.clone() eager/>
             <TileSaveButton public_id=image.public_id.clone() title=image.title.clone()/>
-            <div class=if image.title_marks.is_empty() { "tile-caption" } else { "tile-caption tile-caption-shown" }>
-                <p class="truncate font-medium">
-                    {if image.title_marks.is_empty() {
-                        image.title.clone().into_any()
-                    } else {
-                        image
-                            .title_marks
-                            .iter()
-                            .map(|(text, marked)| {
-                                if *marked {
-                                    view! { <mark>{text.clone()}</mark> }.into_any()
-                                } else {
-                                    text.clone().into_any()
-                                }
-                            })
-                            .collect_view()
-                            .into_any()
-                    }}
-                </p>
-                <p class="truncate text-xs opacity-80">{image.contributor_name.clone()}</p>
-            </div>
         </li>
+    }
+}
+
+/// A tile's size and placeholder colour, for its `<li>`: the grid lays tiles out by their
+/// aspect ratio (`--r`).
+pub fn tile_style(image: &ImageCard) -> String {
+    let ratio = image.width as f32 / image.height.max(1) as f32;
+    format!("--r:{ratio:.4};background-color:{}", image.dominant_color)
+}
+
+/// What every grid tile shows: the picture, as a link to the image page, and its caption
+/// (with the search's matches marked). In a tile the member drags (a collection being
+/// reordered), `in_draggable_tile` stops the browser from dragging the link or the image
+/// instead of the tile.
+#[component]
+pub fn TilePicture(image: ImageCard, eager: bool, #[prop(optional)] in_draggable_tile: bool) -> impl IntoView {
+    let ratio = image.width as f32 / image.height.max(1) as f32;
+    let srcset = format!("{} 400w, {} 800w", image.thumb_url, image.small_url);
+    let draggable = in_draggable_tile.then_some("false");
+    view! {
+        <a href=format!("/photos/{}", image.public_id) class="block size-full" aria-label=format!("{} by {}", image.title, image.contributor_name) draggable=draggable>
+            <img
+                src=image.thumb_url.clone()
+                srcset=srcset
+                sizes=tile_sizes(ratio)
+                width=image.width
+                height=image.height
+                alt=image.alt_text.clone()
+                loading=if eager { "eager" } else { "lazy" }
+                fetchpriority=if eager { "high" } else { "auto" }
+                decoding="async"
+                class="size-full object-cover"
+                draggable=draggable
+            />
+        </a>
+        <div class=if image.title_marks.is_empty() { "tile-caption" } else { "tile-caption tile-caption-shown" }>
+            <p class="truncate font-medium">
+                {if image.title_marks.is_empty() {
+                    image.title.clone().into_any()
+                } else {
+                    image
+                        .title_marks
+                        .iter()
+                        .map(|(text, marked)| {
+                            if *marked {
+                                view! { <mark>{text.clone()}</mark> }.into_any()
+                            } else {
+                                text.clone().into_any()
+                            }
+                        })
+                        .collect_view()
+                        .into_any()
+                }}
+            </p>
+            <p class="truncate text-xs opacity-80">{image.contributor_name.clone()}</p>
+        </div>
     }
 }
 

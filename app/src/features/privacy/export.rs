@@ -9,6 +9,7 @@ use super::{
     requests::{self, Kind, Status},
 };
 use crate::platform::{
+    archive::pretty_json,
     clock::now_unix,
     config::Config,
     db::Database,
@@ -18,7 +19,7 @@ use crate::platform::{
 };
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::json;
 use sqlx::{AnyConnection, Row};
 use std::{io::Write, sync::Arc};
 
@@ -125,30 +126,7 @@ pub async fn downloadable(
 
 /// Deletes the files of exports past their 7 days and marks them expired.
 pub async fn purge_expired(db: &Database, media: &MediaStore, now: i64) -> Result<u64, sqlx::Error> {
-    let due = sqlx::query("SELECT id, file_key FROM data_exports WHERE status = 'ready' AND expires_at <= $1")
-        .bind(now)
-        .fetch_all(db.pool())
-        .await?;
-    let mut expired = 0;
-    for row in due {
-        let id: i64 = row.try_get("id")?;
-        if let Some(key) = row.try_get::<Option<String>, _>("file_key")? {
-            if let Err(error) = media.delete(&key).await {
-                // The row stays `ready` (and past its date, so not downloadable); the next
-                // round tries the file again.
-                tracing::warn!(%error, export_id = id, "could not delete an expired export");
-                continue;
-            }
-        }
-        expired += sqlx::query(
-            "UPDATE data_exports SET status = 'expired', file_key = NULL WHERE id = $1 AND status = 'ready'",
-        )
-        .bind(id)
-        .execute(db.pool())
-        .await?
-        .rows_affected();
-    }
-    Ok(expired)
+    crate::platform::archive::purge_expired(db, media, "data_exports", now).await
 }
 
 /// The job that builds an export.
@@ -297,7 +275,7 @@ impl ExportJob {
                 "retention": category.retention,
                 "records": rows,
             });
-            archive.add(&file, pretty(&body));
+            archive.add(&file, pretty_json(&body));
             let progress = 5 + (80 * (index as i64 + 1)) / CATEGORIES.len() as i64;
             self.set_progress(export_id, "building", progress).await?;
         }
@@ -327,7 +305,7 @@ impl ExportJob {
             "files": manifest_files,
             "notes": "Each data/*.json file holds one category of what we store about you, with why we keep it and for how long. Times are Unix seconds (UTC). media/ holds your files as stored. Categories marked exported: false are listed with the reason they are not in the export.",
         });
-        archive.add_first("manifest.json", pretty(&manifest));
+        archive.add_first("manifest.json", pretty_json(&manifest));
         Ok(archive)
     }
 
@@ -375,12 +353,6 @@ impl ExportJob {
     }
 }
 
-fn pretty(value: &Value) -> Vec<u8> {
-    let mut bytes = serde_json::to_vec_pretty(value).unwrap_or_default();
-    bytes.push(b'\n');
-    bytes
-}
-
 /// The export's files in the order they go into the zip.
 #[derive(Default)]
 struct Archive {
@@ -397,29 +369,9 @@ impl Archive {
     }
 
     fn zip(self, now: i64) -> zip::result::ZipResult<Vec<u8>> {
-        use zip::{write::SimpleFileOptions, CompressionMethod, DateTime, ZipWriter};
-        let (year, month, day) = crate::dates::date_of(now);
-        let seconds = now.rem_euclid(86_400);
-        let modified = DateTime::from_date_and_time(
-            u16::try_from(year).unwrap_or(1980),
-            month as u8,
-            day as u8,
-            (seconds / 3600) as u8,
-            (seconds % 3600 / 60) as u8,
-            (seconds % 60) as u8,
-        )
-        .unwrap_or_default();
-        let mut writer = ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
         for (path, bytes) in self.entries {
-            // Images are compressed already; deflating them again only costs time.
-            let method = if path.starts_with("media/") {
-                CompressionMethod::Stored
-            } else {
-                CompressionMethod::Deflated
-            };
-            let options = SimpleFileOptions::default()
-                .compression_method(method)
-                .last_modified_time(modified);
+            let options = crate::platform::archive::entry_options(path.starts_with("media/"), now);
             writer.start_file(path, options)?;
             writer.write_all(&bytes)?;
         }

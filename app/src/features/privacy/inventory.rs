@@ -480,6 +480,69 @@ pub const CATEGORIES: &[DataCategory] = &[
         export: Export::Yes,
         deletion: Deletion::Delete("the collections and their entries; the images stay in the library"),
     },
+    DataCategory {
+        name: "Collection exports",
+        data: "each zip the member made of a collection: which collection, the size chosen and whether the originals came too, its status and progress, how many images and bytes it held, why it failed if it did, when it was asked for, became ready and expires",
+        stores: &[Store {
+            table: "collection_exports",
+            columns: &[
+                "collection_id",
+                "variant",
+                "with_originals",
+                "status",
+                "progress",
+                "item_count",
+                "size_bytes",
+                "error",
+                "created_at",
+                "ready_at",
+                "expires_at",
+                "file_key",
+            ],
+            member: MemberLink::Column("user_id"),
+        }],
+        files: Some(Files {
+            description: "the collection zip in private media storage (under `exports/`, never served publicly)",
+            table: "collection_exports",
+            key_column: "file_key",
+            // Library images, not the member's own data: the collection's entries say
+            // which images they were.
+            exported: false,
+        }),
+        purpose: "giving the member a download of a collection they made",
+        basis: LegalBasis::Contract,
+        retention: "the zip is deleted a day after it is ready; the record of the export stays while the account exists",
+        export: Export::Without {
+            columns: &["file_key"],
+            what: "the storage key",
+        },
+        deletion: Deletion::Delete("the rows and the zip files"),
+    },
+    DataCategory {
+        name: "Credits",
+        data: "the member's credit balance, and every change to it: the amount, the reason (a plan's monthly credits, a pack, a generation, a chat reply, a refund), what it was for, the balance after it and when it happened",
+        stores: &[
+            Store {
+                table: "credit_accounts",
+                columns: &["balance", "updated_at"],
+                member: MemberLink::Column("user_id"),
+            },
+            Store {
+                table: "credit_ledger",
+                columns: &["amount", "reason", "reference", "idempotency_key", "balance_after", "created_at"],
+                member: MemberLink::Column("user_id"),
+            },
+        ],
+        files: None,
+        purpose: "metering paid work in credits, and showing the member how their balance came about",
+        basis: LegalBasis::Contract,
+        retention: "while the account exists; entries are never changed, corrections are new entries",
+        export: Export::Without {
+            columns: &["idempotency_key"],
+            what: "the internal key that stops an entry being counted twice",
+        },
+        deletion: Deletion::Delete("the balance and every entry, with the account"),
+    },
 ];
 
 /// Every other table, so the coverage test can tell a forgotten table from a harmless one.

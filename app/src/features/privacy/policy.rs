@@ -3,6 +3,7 @@
 
 use crate::{
     error::AppError,
+    features::library::{LICENCE_ANCHOR, LICENCE_TERMS},
     ui::{meta::PageMeta, status::ErrorNotice},
 };
 use leptos::prelude::*;
@@ -190,9 +191,9 @@ fn CategoryCard(category: PolicyCategory) -> impl IntoView {
 }
 
 #[component]
-fn Section(title: &'static str, children: Children) -> impl IntoView {
+fn Section(title: &'static str, #[prop(optional)] id: Option<&'static str>, children: Children) -> impl IntoView {
     view! {
-        <section class="mt-10">
+        <section class="mt-10" id=id>
             <h2 class="font-display text-xl font-semibold text-ink">{title}</h2>
             <div class="mt-3 leading-relaxed text-muted">{children()}</div>
         </section>
@@ -215,8 +216,8 @@ pub fn TermsPage() -> impl IntoView {
         <article class="mx-auto max-w-3xl px-4 py-12 sm:px-6">
             <h1 class="font-display text-3xl font-semibold tracking-tight text-ink">"Terms of use"</h1>
             <p class="mt-2 text-sm text-muted" data-testid="terms-updated">{format!("Last updated {TERMS_UPDATED}")}</p>
-            <Section title="The images">
-                <p>"Every image in the library is free to use, for anything, commercial use included. No attribution is needed, though it is always welcome. You may not sell an unaltered image as it is (as a print or on a stock site), or suggest that a person or brand endorses something when they do not."</p>
+            <Section title="The images" id=LICENCE_ANCHOR>
+                <p>{LICENCE_TERMS}</p>
             </Section>
             <Section title="AI-made, and labelled so">
                 <p>"The images are made by AI systems, and the contributors are AI personas. No image shows a real person, and none should be presented as a photograph of real events."</p>

@@ -1,6 +1,7 @@
 //! A fake S3-compatible bucket on 127.0.0.1 that speaks the real REST protocol for the
-//! calls media storage makes (path-style PUT, GET with a byte range, HEAD, DELETE), so the
-//! app's real `object_store` client is what the storage tests exercise.
+//! calls media storage makes (path-style PUT, GET with a byte range, HEAD, DELETE, and
+//! multipart uploads: create, upload part, complete, abort), so the app's real
+//! `object_store` client is what the storage tests exercise.
 //!
 //! Requests must carry a SigV4 `Authorization` header for the expected access key and
 //! region, and a signed payload hash that matches the body, or they get S3's 403 XML error.
@@ -10,7 +11,7 @@
 
 use axum::{
     body::Bytes,
-    extract::{Path, State},
+    extract::{Path, RawQuery, State},
     http::{header, HeaderMap, Method, StatusCode},
     response::{IntoResponse, Response},
     routing::any,
@@ -30,9 +31,18 @@ pub const SECRET_ACCESS_KEY: &str = "fake/secret+key";
 /// S3 sends dates in the RFC 7231 form; one fixed date is enough for a fake.
 const LAST_MODIFIED: &str = "Mon, 23 Nov 2026 12:00:00 GMT";
 
+/// A multipart upload in progress: its key and the parts so far, by part number.
+struct Upload {
+    key: String,
+    parts: BTreeMap<u32, Bytes>,
+}
+
 #[derive(Default)]
 struct Bucket {
     objects: BTreeMap<String, Bytes>,
+    uploads: BTreeMap<String, Upload>,
+    /// Multipart uploads completed, for tests that want to know the path was taken.
+    completed_uploads: u32,
     requests: Vec<String>,
     /// Answer every request with S3's 500 InternalError, as a failing service does.
     failing: bool,
@@ -87,6 +97,12 @@ impl FakeS3 {
     /// From now on every request fails with a 500, which clients retry and then give up on.
     pub fn fail(&self) {
         self.bucket.lock().unwrap().failing = true;
+    }
+
+    /// How many multipart uploads were completed, and how many are still open.
+    pub fn multipart_uploads(&self) -> (u32, usize) {
+        let bucket = self.bucket.lock().unwrap();
+        (bucket.completed_uploads, bucket.uploads.len())
     }
 
     /// `METHOD key` for every request so far.
@@ -159,9 +175,115 @@ fn range(headers: &HeaderMap, size: usize) -> Option<Result<(usize, usize), ()>>
     })
 }
 
+fn xml(body: String) -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/xml")],
+        format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{body}"),
+    )
+        .into_response()
+}
+
+/// The value of `name` in a query string (`uploads` has none: it is present or not).
+fn query_value<'q>(query: &'q str, name: &str) -> Option<&'q str> {
+    query.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (key == name).then_some(value)
+    })
+}
+
+/// The part numbers a CompleteMultipartUpload body lists, in its order.
+fn listed_parts(body: &[u8]) -> Vec<u32> {
+    let text = String::from_utf8_lossy(body);
+    text.split("<PartNumber>")
+        .skip(1)
+        .filter_map(|rest| rest.split("</PartNumber>").next()?.trim().parse().ok())
+        .collect()
+}
+
+/// CreateMultipartUpload (`POST ?uploads`), UploadPart (`PUT ?partNumber&uploadId`),
+/// CompleteMultipartUpload (`POST ?uploadId`) and AbortMultipartUpload (`DELETE ?uploadId`).
+fn multipart(bucket: &mut Bucket, method: &Method, key: String, query: &str, body: Bytes) -> Option<Response> {
+    let no_upload = || {
+        error(
+            StatusCode::NOT_FOUND,
+            "NoSuchUpload",
+            "The specified multipart upload does not exist.",
+        )
+    };
+    if *method == Method::POST && query_value(query, "uploads").is_some() {
+        let upload_id = format!(
+            "upload-{}",
+            bucket.uploads.len() + bucket.completed_uploads as usize + 1
+        );
+        bucket.uploads.insert(
+            upload_id.clone(),
+            Upload {
+                key: key.clone(),
+                parts: BTreeMap::new(),
+            },
+        );
+        return Some(xml(format!(
+            "<InitiateMultipartUploadResult><Bucket>{BUCKET}</Bucket><Key>{key}</Key><UploadId>{upload_id}</UploadId></InitiateMultipartUploadResult>"
+        )));
+    }
+    let upload_id = query_value(query, "uploadId")?.to_owned();
+    Some(match *method {
+        Method::PUT => {
+            let Some(number) = query_value(query, "partNumber").and_then(|n| n.parse::<u32>().ok()) else {
+                return Some(error(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidArgument",
+                    "Part number must be an integer",
+                ));
+            };
+            let Some(upload) = bucket.uploads.get_mut(&upload_id).filter(|upload| upload.key == key) else {
+                return Some(no_upload());
+            };
+            let tag = etag(&body);
+            upload.parts.insert(number, body);
+            (StatusCode::OK, [(header::ETAG, tag)]).into_response()
+        }
+        Method::POST => {
+            let Some(upload) = bucket.uploads.remove(&upload_id).filter(|upload| upload.key == key) else {
+                return Some(no_upload());
+            };
+            let listed = listed_parts(&body);
+            if listed.is_empty() || listed.iter().any(|number| !upload.parts.contains_key(number)) {
+                return Some(error(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidPart",
+                    "One or more of the specified parts could not be found.",
+                ));
+            }
+            let mut whole = Vec::new();
+            for number in &listed {
+                whole.extend_from_slice(&upload.parts[number]);
+            }
+            let whole = Bytes::from(whole);
+            let tag = etag(&whole);
+            bucket.objects.insert(key.clone(), whole);
+            bucket.completed_uploads += 1;
+            xml(format!(
+                "<CompleteMultipartUploadResult><Bucket>{BUCKET}</Bucket><Key>{key}</Key><ETag>{tag}</ETag></CompleteMultipartUploadResult>"
+            ))
+        }
+        Method::DELETE => {
+            bucket.uploads.remove(&upload_id);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        _ => error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            "Not supported by this fake",
+        ),
+    })
+}
+
 async fn object(
     State(bucket): State<Arc<Mutex<Bucket>>>,
     Path((name, key)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
     method: Method,
     headers: HeaderMap,
     body: Bytes,
@@ -184,6 +306,15 @@ async fn object(
             "InternalError",
             "We encountered an internal error. Please try again.",
         );
+    }
+    if let Some(response) = multipart(
+        &mut bucket,
+        &method,
+        key.clone(),
+        query.as_deref().unwrap_or_default(),
+        body.clone(),
+    ) {
+        return response;
     }
     match method {
         Method::PUT => {
