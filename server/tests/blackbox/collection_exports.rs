@@ -142,7 +142,9 @@ async fn the_zip_holds_exactly_the_collections_images_and_a_manifest_that_descri
     let bytes = response.bytes().await.unwrap().to_vec();
     assert_eq!(Some(bytes.len() as u64), ready.size_bytes);
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a valid zip");
-    let names: Vec<String> = archive.file_names().map(str::to_owned).collect();
+    let names: Vec<String> = (0..archive.len())
+        .map(|index| archive.by_index(index).unwrap().name().unwrap().into_owned())
+        .collect();
     let manifest: Value = serde_json::from_slice(&entry(&mut archive, "manifest.json")).unwrap();
 
     assert_eq!(manifest["format"], export::FORMAT);
