@@ -74,6 +74,12 @@ pub struct ClaimedJob {
 }
 
 impl ClaimedJob {
+    /// Whether `error` ends this job: it is permanent, or this was the last attempt. A
+    /// handler that shows its work's state to people marks it failed then.
+    pub fn is_last_try(&self, error: &JobError) -> bool {
+        matches!(error, JobError::Permanent(_)) || self.attempt >= self.max_attempts
+    }
+
     pub fn payload<T: for<'de> Deserialize<'de>>(&self) -> Result<T, JobError> {
         serde_json::from_value(self.payload.clone())
             .map_err(|error| JobError::Permanent(format!("payload does not match {}: {error}", self.kind)))

@@ -8,7 +8,7 @@ use crate::{
     support::{
         fake_s3::FakeS3,
         members::{error_of, location, post_form},
-        spawn_app, spawn_app_with, TestApp,
+        spawn_app, spawn_app_with, zip_entry, TestApp,
     },
 };
 use app::{
@@ -30,7 +30,6 @@ use leptos::server_fn::ServerFn;
 use rsa::sha2::{Digest, Sha256};
 use serde_json::Value;
 use sqlx::Row;
-use std::io::Read;
 
 async fn start_export(app: &TestApp, cookie: &str, slug: &str, variant: &str, originals: bool) -> reqwest::Response {
     let mut form = vec![("slug", slug), ("variant", variant)];
@@ -60,21 +59,6 @@ async fn finished(app: &TestApp, cookie: &str, slug: &str) -> (CollectionExport,
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     panic!("the export did not finish in 30 s (progress seen: {seen:?})");
-}
-
-async fn get(app: &TestApp, path: &str, cookie: Option<&str>) -> reqwest::Response {
-    let mut request = app.client.get(app.url(path));
-    if let Some(cookie) = cookie {
-        request = request.header("cookie", cookie);
-    }
-    request.send().await.unwrap()
-}
-
-fn entry(archive: &mut zip::ZipArchive<std::io::Cursor<Vec<u8>>>, name: &str) -> Vec<u8> {
-    let mut file = archive.by_name(name).unwrap_or_else(|_| panic!("{name} is in the zip"));
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes).unwrap();
-    bytes
 }
 
 /// The stored bytes of one image's variant.
@@ -130,7 +114,7 @@ async fn the_zip_holds_exactly_the_collections_images_and_a_manifest_that_descri
     assert!((expires_at - now_unix() - EXPORT_LIFETIME_SECONDS).abs() < 60);
     let href = ready.download_href.clone().expect("a download link");
 
-    let response = get(&app, &href, Some(&owner)).await;
+    let response = app.get_as(&href, Some(&owner)).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "application/zip");
     assert_eq!(response.headers()["cache-control"], "private, no-store");
@@ -145,7 +129,7 @@ async fn the_zip_holds_exactly_the_collections_images_and_a_manifest_that_descri
     let names: Vec<String> = (0..archive.len())
         .map(|index| archive.by_index(index).unwrap().name().unwrap().into_owned())
         .collect();
-    let manifest: Value = serde_json::from_slice(&entry(&mut archive, "manifest.json")).unwrap();
+    let manifest: Value = serde_json::from_slice(&zip_entry(&mut archive, "manifest.json")).unwrap();
 
     assert_eq!(manifest["format"], export::FORMAT);
     assert_eq!(manifest["collection"]["name"], "Blue hours");
@@ -185,7 +169,7 @@ async fn the_zip_holds_exactly_the_collections_images_and_a_manifest_that_descri
                 "{path}"
             );
             assert_eq!(file["size"], variant);
-            let in_zip = entry(&mut archive, path);
+            let in_zip = zip_entry(&mut archive, path);
             assert_eq!(
                 in_zip,
                 stored(&app, id, variant).await,
@@ -206,20 +190,24 @@ async fn the_zip_holds_exactly_the_collections_images_and_a_manifest_that_descri
     assert_eq!(names[0], "manifest.json", "the manifest comes first");
 
     // Only the owner downloads it: another member and a visitor are turned away.
-    let foreign = get(&app, &href, Some(&other)).await;
+    let foreign = app.get_as(&href, Some(&other)).await;
     assert_eq!(foreign.status(), 303);
     assert!(
         location(&foreign).contains("export=unavailable"),
         "{}",
         location(&foreign)
     );
-    let visitor = get(&app, &href, None).await;
+    let visitor = app.get_as(&href, None).await;
     assert!(location(&visitor).starts_with("/signin"), "{}", location(&visitor));
-    let guessed = get(&app, &format!("/collections/{slug}/exports/999999"), Some(&owner)).await;
+    let guessed = app
+        .get_as(&format!("/collections/{slug}/exports/999999"), Some(&owner))
+        .await;
     assert!(location(&guessed).contains("export=unavailable"));
-    let wrong_collection = get(&app, &href.replace(&slug, &elsewhere), Some(&owner)).await;
+    let wrong_collection = app.get_as(&href.replace(&slug, &elsewhere), Some(&owner)).await;
     assert!(location(&wrong_collection).contains("export=unavailable"));
-    let mangled = get(&app, &format!("/collections/a%0Ab/exports/{}", ready.id), Some(&owner)).await;
+    let mangled = app
+        .get_as(&format!("/collections/a%0Ab/exports/{}", ready.id), Some(&owner))
+        .await;
     assert_eq!(mangled.status(), 303, "a slug no collection has is refused, not echoed");
     // The collection page explains the dead link.
     let page = app
@@ -251,7 +239,7 @@ async fn the_zip_holds_exactly_the_collections_images_and_a_manifest_that_descri
     assert!(app.state.media.read(&key).await.is_err(), "the zip is deleted");
     let expired = exports(&app, &owner, &slug).await.remove(0);
     assert_eq!((expired.status, expired.download_href), (ExportStatus::Expired, None));
-    let late = get(&app, &href, Some(&owner)).await;
+    let late = app.get_as(&href, Some(&owner)).await;
     assert!(location(&late).contains("export=unavailable"));
     app.stop().await;
 }
@@ -392,12 +380,12 @@ async fn a_bucket_receives_the_zip_as_a_multipart_upload_and_a_storage_failure_i
     assert_eq!(s3.multipart_uploads(), (1, 0), "one upload, completed, none left open");
     let ready = exports(&app, &owner, &slug).await.remove(0);
     assert_eq!(ready.status, ExportStatus::Ready);
-    let response = get(&app, ready.download_href.as_deref().unwrap(), Some(&owner)).await;
+    let response = app.get_as(ready.download_href.as_deref().unwrap(), Some(&owner)).await;
     assert_eq!(response.status(), 200);
     let bytes = response.bytes().await.unwrap().to_vec();
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a valid zip from the bucket");
     assert_eq!(archive.len(), 3, "the manifest and two images");
-    let manifest: Value = serde_json::from_slice(&entry(&mut archive, "manifest.json")).unwrap();
+    let manifest: Value = serde_json::from_slice(&zip_entry(&mut archive, "manifest.json")).unwrap();
     assert_eq!(manifest["items"].as_array().unwrap().len(), 2);
 
     // The bucket fails: the last attempt marks the export failed with a message to act on.

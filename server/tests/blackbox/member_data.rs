@@ -222,21 +222,6 @@ async fn export_ready(app: &TestApp, cookie: &str) -> i64 {
     export.id
 }
 
-async fn get_with_cookie(app: &TestApp, path: &str, cookie: Option<&str>) -> reqwest::Response {
-    let mut request = app.client.get(app.url(path));
-    if let Some(cookie) = cookie {
-        request = request.header("cookie", cookie);
-    }
-    request.send().await.unwrap()
-}
-
-fn zip_entry(archive: &mut zip::ZipArchive<std::io::Cursor<Vec<u8>>>, name: &str) -> Vec<u8> {
-    let mut file = archive.by_name(name).unwrap_or_else(|_| panic!("{name} is in the zip"));
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes).unwrap();
-    bytes
-}
-
 #[tokio::test]
 async fn the_export_holds_a_manifest_and_every_category_of_a_member_with_data_everywhere() {
     let app = support::spawn_app().await;
@@ -262,7 +247,9 @@ async fn the_export_holds_a_manifest_and_every_category_of_a_member_with_data_ev
 
     let export_id = export_ready(&app, &cookie).await;
     let rows = member_rows(&app, id, ADA).await;
-    let response = get_with_cookie(&app, &format!("/account/data/exports/{export_id}"), Some(&cookie)).await;
+    let response = app
+        .get_as(&format!("/account/data/exports/{export_id}"), Some(&cookie))
+        .await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "application/zip");
     assert_eq!(response.headers()["cache-control"], "private, no-store");
@@ -274,7 +261,7 @@ async fn the_export_holds_a_manifest_and_every_category_of_a_member_with_data_ev
     let bytes = response.bytes().await.unwrap().to_vec();
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a valid zip");
 
-    let manifest: Value = serde_json::from_slice(&zip_entry(&mut archive, "manifest.json")).unwrap();
+    let manifest: Value = serde_json::from_slice(&support::zip_entry(&mut archive, "manifest.json")).unwrap();
     assert_eq!(manifest["format"], export::FORMAT);
     assert_eq!(manifest["member"]["email"], ADA);
     let listed = manifest["categories"].as_array().unwrap();
@@ -292,7 +279,7 @@ async fn the_export_holds_a_manifest_and_every_category_of_a_member_with_data_ev
             Export::Yes | Export::Without { .. } if linked => {
                 let entry = entry.unwrap_or_else(|| panic!("{} is in the manifest", category.name));
                 let file = entry["file"].as_str().unwrap();
-                let body: Value = serde_json::from_slice(&zip_entry(&mut archive, file)).unwrap();
+                let body: Value = serde_json::from_slice(&support::zip_entry(&mut archive, file)).unwrap();
                 let records = body["records"].as_array().unwrap();
                 assert!(
                     !records.is_empty(),
@@ -321,7 +308,7 @@ async fn the_export_holds_a_manifest_and_every_category_of_a_member_with_data_ev
         .unwrap();
     let files = manifest["files"].as_array().unwrap();
     assert_eq!(files.len(), 1, "{files:?}");
-    let avatar_in_zip = zip_entry(&mut archive, files[0]["path"].as_str().unwrap());
+    let avatar_in_zip = support::zip_entry(&mut archive, files[0]["path"].as_str().unwrap());
     assert_eq!(avatar_in_zip, app.state.media.read(&avatar_key).await.unwrap().to_vec());
 
     // No secret travels in the export.
@@ -351,11 +338,11 @@ async fn the_export_holds_a_manifest_and_every_category_of_a_member_with_data_ev
     create_member(&app, "bob@example.org", "Bob", true).await;
     let bob = signed_in(&app, "bob@example.org").await;
     let path = format!("/account/data/exports/{export_id}");
-    let refused = get_with_cookie(&app, &path, Some(&bob)).await;
+    let refused = app.get_as(&path, Some(&bob)).await;
     assert_eq!(refused.headers()["location"], "/account/data?export=unavailable");
-    let signed_out = get_with_cookie(&app, &path, None).await;
+    let signed_out = app.get_as(&path, None).await;
     assert_eq!(signed_out.headers()["location"], "/signin?next=/account/data");
-    let guessed = get_with_cookie(&app, "/account/data/exports/not-a-number", Some(&cookie)).await;
+    let guessed = app.get_as("/account/data/exports/not-a-number", Some(&cookie)).await;
     assert_eq!(guessed.headers()["location"], "/account/data?export=unavailable");
 
     // One export a day.
@@ -382,7 +369,7 @@ async fn the_export_holds_a_manifest_and_every_category_of_a_member_with_data_ev
         .unwrap();
     assert_eq!(purged, 1);
     assert!(app.state.media.read(&file_key).await.is_err(), "the zip is deleted");
-    let expired = get_with_cookie(&app, &path, Some(&cookie)).await;
+    let expired = app.get_as(&path, Some(&cookie)).await;
     assert_eq!(expired.headers()["location"], "/account/data?export=unavailable");
     assert_eq!(my_data(&app, &cookie).await.exports[0].status, "expired");
     app.stop().await;
@@ -609,7 +596,9 @@ async fn exports_live_in_s3_when_configured_and_a_storage_failure_fails_visibly(
         "{:?}",
         s3.keys()
     );
-    let download = get_with_cookie(&app, &format!("/account/data/exports/{}", ready.id), Some(&ada)).await;
+    let download = app
+        .get_as(&format!("/account/data/exports/{}", ready.id), Some(&ada))
+        .await;
     assert_eq!(download.status(), 200);
     assert!(
         download.bytes().await.unwrap().starts_with(b"PK"),

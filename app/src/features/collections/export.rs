@@ -234,9 +234,8 @@ impl JobHandler for CollectionExportJob {
         Box::pin(async move {
             let payload: ExportPayload = job.payload()?;
             let outcome = self.build(payload.export_id).await;
-            if let Err(error) = &outcome {
-                let last_try = matches!(error, JobError::Permanent(_)) || job.attempt >= job.max_attempts;
-                if last_try {
+            if let Err(error) = outcome.as_ref() {
+                if job.is_last_try(error) {
                     let reason = match error {
                         JobError::Permanent(reason) => reason.as_str(),
                         JobError::Retry(_) => "The export could not be built; try again in a while.",

@@ -499,6 +499,15 @@ fn OwnedItems(items: Vec<ImageCard>, asked: ItemsRequest, page: u32, changes: Rw
         }
     };
 
+    let grid = OwnedGrid {
+        items,
+        selected,
+        message,
+        changes,
+        dragging,
+        drop_target,
+        on_move: Callback::new(move |(id, to): (String, usize)| move_to(id, to)),
+    };
     let bulk_bar = {
         let slug = slug.clone();
         view! { <BulkBar slug items selected message changes/> }
@@ -516,19 +525,7 @@ fn OwnedItems(items: Vec<ImageCard>, asked: ItemsRequest, page: u32, changes: Rw
             <For
                 each=move || items.get()
                 key=|image| image.public_id.clone()
-                children=move |image| {
-                    let move_to = move_to.clone();
-                    let grid = OwnedGrid {
-                        items,
-                        selected,
-                        message,
-                        changes,
-                        dragging,
-                        drop_target,
-                        on_move: Callback::new(move |(id, to): (String, usize)| move_to(id, to)),
-                    };
-                    view! { <OwnedTile image slug=slug.clone() reorderable grid/> }
-                }
+                children=move |image| view! { <OwnedTile image slug=slug.clone() reorderable grid/> }
             />
             <li class="image-grid-filler" aria-hidden="true"></li>
         </ul>

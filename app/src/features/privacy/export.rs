@@ -146,11 +146,8 @@ impl JobHandler for ExportJob {
         Box::pin(async move {
             let payload: ExportPayload = job.payload()?;
             let outcome = self.build(payload.export_id).await;
-            if let Err(error) = &outcome {
-                let last_try = matches!(error, JobError::Permanent(_)) || job.attempt >= job.max_attempts;
-                if last_try {
-                    self.give_up(payload.export_id).await;
-                }
+            if outcome.as_ref().is_err_and(|error| job.is_last_try(error)) {
+                self.give_up(payload.export_id).await;
             }
             outcome
         })

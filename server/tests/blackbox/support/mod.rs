@@ -42,6 +42,15 @@ impl TestApp {
             .expect("GET reaches the test server")
     }
 
+    /// A GET as the bearer of `cookie` (`name=value; …`), or as nobody.
+    pub async fn get_as(&self, path: &str, cookie: Option<&str>) -> reqwest::Response {
+        let mut request = self.client.get(self.url(path));
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        request.send().await.expect("GET reaches the test server")
+    }
+
     /// The body of a GET sent with a `cookie` header (`name=value; …`).
     pub async fn page_with_cookie(&self, path: &str, cookie: &str) -> String {
         self.client
@@ -239,6 +248,15 @@ pub async fn wait_for_mail(app: &TestApp, to: &str, subject_contains: &str) -> a
 pub fn token_in(text: &str) -> String {
     let start = text.find("token=").expect("a link with a token") + "token=".len();
     text[start..start + 64].to_owned()
+}
+
+/// The bytes of one file in a zip, which must be there.
+pub fn zip_entry(archive: &mut zip::ZipArchive<std::io::Cursor<Vec<u8>>>, name: &str) -> Vec<u8> {
+    use std::io::Read;
+    let mut file = archive.by_name(name).unwrap_or_else(|_| panic!("{name} is in the zip"));
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).unwrap();
+    bytes
 }
 
 /// How many rows a table holds.
