@@ -176,7 +176,7 @@ async fn record(
         .bind(now)
         .execute(&mut *tx)
         .await?;
-    if let Some(found) = find(&mut *tx, key).await? {
+    if let Some(found) = find(&mut tx, key).await? {
         return replay(found, user_id, amount, reason, key);
     }
     // The check and the change in one statement: PostgreSQL re-checks the condition on the

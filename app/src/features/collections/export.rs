@@ -70,7 +70,7 @@ pub async fn request(
     // The originals are the chosen size already.
     let with_originals = with_originals && variant != "original";
     let mut conn = db.pool().acquire().await?;
-    let collection_id = owned(&mut *conn, owner, slug).await?;
+    let collection_id = owned(&mut conn, owner, slug).await?;
     let count: i64 = sqlx::query_scalar(
         "SELECT CAST(COUNT(*) AS BIGINT) FROM collection_items ci JOIN images i ON i.id = ci.image_id \
          WHERE ci.collection_id = $1 AND i.visibility = 'public'",
@@ -110,7 +110,7 @@ pub async fn request(
         return Err(error.into());
     }
     tracing::info!(owner, export_id, variant, with_originals, "collection export requested");
-    let exports = list_for(&mut *conn, owner, collection_id, slug, now).await?;
+    let exports = list_for(&mut conn, owner, collection_id, slug, now).await?;
     exports
         .into_iter()
         .find(|export| export.id == export_id)
@@ -120,8 +120,8 @@ pub async fn request(
 /// The owner's latest exports of their collection `slug`, newest first.
 pub async fn list(db: &Database, owner: i64, slug: &str, now: i64) -> Result<Vec<CollectionExport>> {
     let mut conn = db.pool().acquire().await?;
-    let collection_id = owned(&mut *conn, owner, slug).await?;
-    list_for(&mut *conn, owner, collection_id, slug, now).await
+    let collection_id = owned(&mut conn, owner, slug).await?;
+    list_for(&mut conn, owner, collection_id, slug, now).await
 }
 
 async fn list_for(

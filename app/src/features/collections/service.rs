@@ -174,7 +174,7 @@ async fn lock_owned(tx: &mut Transaction<'_, Any>, owner: i64, slug: &str, now: 
     .await?;
     match id {
         Some(id) => Ok(id),
-        None => Err(not_owned(&mut **tx, slug).await),
+        None => Err(not_owned(tx, slug).await),
     }
 }
 
@@ -369,7 +369,7 @@ pub async fn add_item(
 ) -> Result<bool> {
     let mut tx = db.pool().begin().await?;
     let collection_id = lock_owned(&mut tx, owner, slug, now).await?;
-    let image_id = public_image(&mut *tx, public_id).await?;
+    let image_id = public_image(&mut tx, public_id).await?;
     let (added, _) = insert_items(&mut tx, collection_id, owner, &[image_id], limits, now).await?;
     tx.commit().await?;
     Ok(added == 1)
