@@ -313,6 +313,21 @@ async fn only_owners_export_one_at_a_time_and_refusals_say_why() {
         AppError::Invalid(message) => assert!(message.contains("no images"), "{message}"),
         other => panic!("expected a refusal, got {other:?}"),
     }
+    // A zip past the size limit is refused before any work, with a way out.
+    let grow = |by: i64| {
+        sqlx::query("UPDATE image_files SET byte_size = byte_size + $1 WHERE variant = 'original'")
+            .bind(by)
+            .execute(app.state.db.pool())
+    };
+    grow(export::MAX_EXPORT_BYTES).await.unwrap();
+    match error_of(start_export(&app, &owner, &public, "small", true).await).await {
+        AppError::Invalid(message) => assert!(
+            message.contains("at most 4 GB") && message.contains("leave out the originals"),
+            "{message}"
+        ),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    grow(-export::MAX_EXPORT_BYTES).await.unwrap();
     assert_eq!(crate::support::count_rows(&app, "collection_exports").await, 0);
 
     // Six at once, across two collections: exactly one starts; the rest are told why.

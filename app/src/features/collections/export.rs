@@ -31,6 +31,9 @@ use std::{collections::HashMap, io::Write, sync::Arc};
 pub const EXPORT_JOB: &str = "collections.export";
 /// The manifest's format, for anyone who reads exports with a program.
 pub const FORMAT: &str = "atelier-collection/1";
+/// The most image bytes one export may hold (4 GiB): enough for a thousand large images,
+/// and a file every unzip tool and file system handles.
+pub const MAX_EXPORT_BYTES: i64 = 4 << 30;
 /// How many of a collection's exports its page lists.
 const LISTED: i64 = 5;
 
@@ -82,6 +85,30 @@ pub async fn request(
         return Err(CollectionError::Refused(
             "This collection has no images yet, so there is nothing to export.".into(),
         ));
+    }
+    // The files' sizes are known before anything is read: a zip that would not fit is
+    // refused now, not after minutes of work and gigabytes of temporary disk.
+    let bytes: i64 = sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(f.byte_size), 0) AS BIGINT) FROM collection_items ci \
+         JOIN images i ON i.id = ci.image_id JOIN image_files f ON f.image_id = ci.image_id \
+         WHERE ci.collection_id = $1 AND i.visibility = 'public' AND (f.variant = $2 OR ($3 = 1 AND f.variant = 'original'))",
+    )
+    .bind(collection_id)
+    .bind(variant)
+    .bind(i64::from(with_originals))
+    .fetch_one(&mut *conn)
+    .await?;
+    if bytes > MAX_EXPORT_BYTES {
+        return Err(CollectionError::Refused(format!(
+            "This export would hold {:.1} GB of images; one export may hold at most {} GB. Choose a smaller size{}.",
+            bytes as f64 / f64::from(1 << 30),
+            MAX_EXPORT_BYTES >> 30,
+            if with_originals {
+                " or leave out the originals"
+            } else {
+                ""
+            },
+        )));
     }
     let inserted = sqlx::query_scalar::<_, i64>(
         "INSERT INTO collection_exports (user_id, collection_id, variant, with_originals, status, progress, item_count, \
