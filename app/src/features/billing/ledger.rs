@@ -165,9 +165,6 @@ async fn record(
     if key.is_empty() || key.len() > MAX_KEY_LEN || reference.len() > MAX_KEY_LEN {
         return Err(LedgerError::Invalid("keys and references are 1 to 200 bytes"));
     }
-    if let Some(found) = find(&mut *db.pool().acquire().await?, key).await? {
-        return replay(found, user_id, amount, reason, key);
-    }
     let mut tx = db.pool().begin().await?;
     // A write first: SQLite takes its write lock here rather than failing to upgrade a
     // read lock later, and the member's balance row exists from now on.
@@ -176,6 +173,8 @@ async fn record(
         .bind(now)
         .execute(&mut *tx)
         .await?;
+    // A key used before: the earlier entry, and nothing changes (looked up once, under
+    // the write lock on SQLite; PostgreSQL's unique index settles a race below).
     if let Some(found) = find(&mut tx, key).await? {
         return replay(found, user_id, amount, reason, key);
     }
