@@ -11,6 +11,7 @@ use crate::{
             views::{AccountMenu, SessionsPage},
         },
         admin::{requests_view::RequestsQueuePage, views::OutboxPage},
+        billing::views::{BillingPage, CheckoutCancelledPage, CheckoutSuccessPage, PricingPage},
         collections::{
             save_views::provide_saved_marks,
             views::{CollectionPage, CollectionsPage},
@@ -113,6 +114,10 @@ lazy_pages! {
     TermsRoute => TermsPage,
     CollectionsRoute => CollectionsPage,
     CollectionRoute => CollectionPage,
+    PricingRoute => PricingPage,
+    BillingRoute => BillingPage,
+    CheckoutSuccessRoute => CheckoutSuccessPage,
+    CheckoutCancelledRoute => CheckoutCancelledPage,
 }
 
 #[component]
@@ -160,6 +165,10 @@ pub fn App() -> impl IntoView {
                     // Async: a private or unknown collection answers 404.
                     <Route path=path!("/collections/:slug") view={Lazy::<CollectionRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/terms") view={Lazy::<TermsRoute>::new()} ssr=SsrMode::InOrder/>
+                    <Route path=path!("/pricing") view={Lazy::<PricingRoute>::new()} ssr=SsrMode::InOrder/>
+                    <Route path=path!("/account/billing") view={Lazy::<BillingRoute>::new()} ssr=SsrMode::InOrder/>
+                    <Route path=path!("/billing/success") view={Lazy::<CheckoutSuccessRoute>::new()} ssr=SsrMode::InOrder/>
+                    <Route path=path!("/billing/cancelled") view={Lazy::<CheckoutCancelledRoute>::new()} ssr=SsrMode::InOrder/>
                 </Routes>
             </main>
             <SiteFooter/>

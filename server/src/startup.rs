@@ -8,10 +8,13 @@ use crate::{
         security_headers::{security_headers, CspNonce, CspSources},
         server_fn_status::server_fn_error_status,
     },
-    routes::{avatar, exports, health, images, oidc as oidc_routes, static_files, stored, well_known},
+    routes::{avatar, exports, health, images, oidc as oidc_routes, static_files, stored, stripe_webhook, well_known},
 };
 use app::{
-    features::{collections::export::CollectionExportJob, library::ingest::IngestJob, privacy::export::ExportJob},
+    features::{
+        billing::events::StripeEventJob, collections::export::CollectionExportJob, library::ingest::IngestJob,
+        privacy::export::ExportJob,
+    },
     platform::{
         config::Config,
         db::Database,
@@ -94,8 +97,14 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         Some(key) => key.clone(),
         None => app::platform::signing::SecretKey::load_or_create(None, &config.data_dir)?,
     };
+    let payments = config
+        .stripe
+        .clone()
+        .map(|settings| app::features::billing::stripe::Payments::new(settings).map(Arc::new))
+        .transpose()?;
     Ok(AppState {
         secret_key,
+        payments,
         oidc,
         mailer,
         leptos_options: leptos_options(&config),
@@ -132,6 +141,11 @@ pub fn router(state: AppState) -> Router {
     });
     let csp_sources = Arc::new(CspSources {
         analytics_origin: config.posthog.as_ref().map(|posthog| posthog.host.clone()),
+        payment_origins: config
+            .stripe
+            .as_ref()
+            .map(|stripe| stripe.hosted_origins())
+            .unwrap_or_default(),
     });
     let address_policy = Arc::new(AddressPolicy {
         trusted_proxies: config.trusted_proxies.clone(),
@@ -156,6 +170,7 @@ pub fn router(state: AppState) -> Router {
         .merge(exports::router())
         .merge(oidc_routes::router())
         .merge(images::router())
+        .merge(stripe_webhook::router())
         .route("/media/{*key}", get(stored::media))
         .nest(
             "/pkg",
@@ -217,6 +232,12 @@ impl Application {
             .register(CollectionExportJob {
                 db: state.db.clone(),
                 media: state.media.clone(),
+                config: state.config.clone(),
+            })
+            .register(StripeEventJob {
+                db: state.db.clone(),
+                jobs: state.jobs.clone(),
+                payments: state.payments.as_deref().cloned(),
                 config: state.config.clone(),
             });
         Ok(Application {
@@ -346,7 +367,9 @@ async fn maintenance(state: AppState, mut stop: watch::Receiver<bool>) {
             "expired collection exports",
             app::features::collections::export::purge_expired(db, &state.media, now).await,
         );
-        if let Err(error) = app::features::privacy::deletion::run_due(db, &state.media, now).await {
+        if let Err(error) =
+            app::features::privacy::deletion::run_due(db, &state.media, state.payments.as_deref(), now).await
+        {
             tracing::warn!(%error, "could not delete accounts whose grace period ended");
         }
     }

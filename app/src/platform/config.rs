@@ -56,12 +56,15 @@ pub struct Config {
     /// can cancel (`ATELIER_DELETION_GRACE_DAYS`).
     pub deletion_grace_days: u32,
     /// How many collections, and images in each, a member may keep
-    /// (`ATELIER_COLLECTIONS_PER_MEMBER`, `ATELIER_ITEMS_PER_COLLECTION`). Every member has
-    /// these until plans exist (billing, issue 6), which will set them per plan.
+    /// (`ATELIER_COLLECTIONS_PER_MEMBER`, `ATELIER_ITEMS_PER_COLLECTION`) on the Free plan;
+    /// paid plans multiply both (`billing::plans`).
     pub collection_limits: crate::features::collections::Limits,
     /// PostHog product analytics (`ATELIER_POSTHOG_KEY`, `ATELIER_POSTHOG_HOST`), started in
     /// the browser only after analytics consent; `None` loads no analytics script at all.
     pub posthog: Option<crate::features::privacy::analytics::PostHogSettings>,
+    /// Payments through Stripe (`ATELIER_STRIPE_*`); `None` (the embedded default) sells
+    /// nothing, and the pricing page says so.
+    pub stripe: Option<crate::features::billing::stripe::StripeSettings>,
 }
 
 /// A configuration problem, always naming the variable at fault.
@@ -288,8 +291,10 @@ impl Config {
         };
 
         let posthog = parse_posthog(get("ATELIER_POSTHOG_KEY"), get("ATELIER_POSTHOG_HOST"))?;
+        let stripe = crate::features::billing::stripe::StripeSettings::from_lookup(get)?;
 
         Ok(Config {
+            stripe,
             posthog,
             policy_version,
             privacy_contact,

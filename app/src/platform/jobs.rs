@@ -125,20 +125,18 @@ impl JobQueue {
         run_at: i64,
         max_attempts: i64,
     ) -> Result<i64, sqlx::Error> {
-        let payload = serde_json::to_string(payload).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-        let now = now_unix();
-        let row = sqlx::query(
-            "INSERT INTO jobs (kind, payload, status, attempts, max_attempts, run_at, created_at, updated_at) \
-             VALUES ($1, $2, 'queued', 0, $3, $4, $5, $5) RETURNING id",
-        )
-        .bind(kind)
-        .bind(payload)
-        .bind(max_attempts.max(1))
-        .bind(run_at)
-        .bind(now)
-        .fetch_one(self.db.pool())
-        .await?;
-        row.try_get::<i64, _>(0)
+        let mut conn = self.db.pool().acquire().await?;
+        insert_job(&mut conn, kind, payload, run_at, max_attempts).await
+    }
+
+    /// Queues a job inside the caller's transaction: it exists only if the transaction
+    /// commits, so a record and the work it asks for are written together or not at all.
+    pub async fn enqueue_in(
+        conn: &mut sqlx::AnyConnection,
+        kind: &str,
+        payload: &impl Serialize,
+    ) -> Result<i64, sqlx::Error> {
+        insert_job(conn, kind, payload, now_unix(), DEFAULT_MAX_ATTEMPTS).await
     }
 
     /// Takes the oldest due job of one of `kinds`, marking it running for `worker`.
@@ -347,6 +345,29 @@ impl JobRegistry {
     pub fn is_empty(&self) -> bool {
         self.handlers.is_empty()
     }
+}
+
+async fn insert_job(
+    conn: &mut sqlx::AnyConnection,
+    kind: &str,
+    payload: &impl Serialize,
+    run_at: i64,
+    max_attempts: i64,
+) -> Result<i64, sqlx::Error> {
+    let payload = serde_json::to_string(payload).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    let now = now_unix();
+    let row = sqlx::query(
+        "INSERT INTO jobs (kind, payload, status, attempts, max_attempts, run_at, created_at, updated_at) \
+         VALUES ($1, $2, 'queued', 0, $3, $4, $5, $5) RETURNING id",
+    )
+    .bind(kind)
+    .bind(payload)
+    .bind(max_attempts.max(1))
+    .bind(run_at)
+    .bind(now)
+    .fetch_one(conn)
+    .await?;
+    row.try_get::<i64, _>(0)
 }
 
 /// Polls the queue and runs jobs until `shutdown` turns true; finishes the job in hand first.

@@ -19,6 +19,8 @@ pub struct AppState {
     pub mailer: Mailer,
     /// Single sign-on, when `ATELIER_OIDC_*` is configured.
     pub oidc: Option<Arc<crate::features::accounts::oidc::Oidc>>,
+    /// Stripe, when `ATELIER_STRIPE_*` is configured; `None` on an instance without payments.
+    pub payments: Option<Arc<crate::features::billing::stripe::Payments>>,
     /// Signs download links and keys view de-duplication.
     pub secret_key: super::signing::SecretKey,
 }

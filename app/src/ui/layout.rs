@@ -50,8 +50,9 @@ pub fn SiteHeader(children: Children) -> impl IntoView {
                 <nav aria-label="Main" class="ml-auto flex items-center gap-1 text-sm">
                     <A href="/photos" attr:class="nav-link">"Library"</A>
                     <A href="/contributors" attr:class="nav-link">"Contributors"</A>
-                    // Pricing and Developers join here when billing and the API exist; a
-                    // link to a page that is not there yet would only lead to a 404.
+                    <A href="/pricing" attr:class="nav-link">"Pricing"</A>
+                    // Developers joins here when the API exists; a link to a page that is
+                    // not there yet would only lead to a 404.
                     <ThemeToggle/>
                     {children()}
                 </nav>

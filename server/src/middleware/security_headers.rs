@@ -19,6 +19,9 @@ pub struct CspNonce(pub String);
 pub struct CspSources {
     /// The configured PostHog host: analytics events may be sent there, and nowhere else.
     pub analytics_origin: Option<String>,
+    /// Stripe's hosted Checkout and portal: a form that starts either is answered with a
+    /// redirect there, which `form-action` must allow.
+    pub payment_origins: Vec<String>,
 }
 
 /// Scripts: only ours and those carrying the nonce; `wasm-unsafe-eval` lets the browser
@@ -30,10 +33,14 @@ pub fn content_security_policy(nonce: &str, sources: &CspSources) -> String {
         Some(origin) => format!("'self' {origin}"),
         None => "'self'".to_owned(),
     };
+    let form_action = std::iter::once("'self'")
+        .chain(sources.payment_origins.iter().map(String::as_str))
+        .collect::<Vec<_>>()
+        .join(" ");
     format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
          style-src 'self' 'nonce-{nonce}'; style-src-attr 'unsafe-inline'; img-src 'self' data: blob:; \
-         font-src 'self'; connect-src {connect}; object-src 'none'; base-uri 'none'; form-action 'self'; \
+         font-src 'self'; connect-src {connect}; object-src 'none'; base-uri 'none'; form-action {form_action}; \
          frame-ancestors 'none'"
     )
 }
@@ -85,10 +92,32 @@ mod tests {
         );
         let sources = CspSources {
             analytics_origin: Some("https://eu.i.posthog.com".into()),
+            ..CspSources::default()
         };
         assert_eq!(
             directive(&content_security_policy("n", &sources)),
             "connect-src 'self' https://eu.i.posthog.com"
+        );
+    }
+
+    #[test]
+    fn forms_may_lead_to_stripe_only_when_payments_are_on() {
+        let directive = |sources: &CspSources| {
+            content_security_policy("n", sources)
+                .split(';')
+                .map(str::trim)
+                .find(|d| d.starts_with("form-action "))
+                .unwrap()
+                .to_owned()
+        };
+        assert_eq!(directive(&CspSources::default()), "form-action 'self'");
+        let sources = CspSources {
+            payment_origins: vec!["https://checkout.stripe.com".into(), "https://billing.stripe.com".into()],
+            ..CspSources::default()
+        };
+        assert_eq!(
+            directive(&sources),
+            "form-action 'self' https://checkout.stripe.com https://billing.stripe.com"
         );
     }
 

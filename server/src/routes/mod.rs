@@ -1,5 +1,5 @@
 //! HTTP routes outside Leptos: health probes, static files, library images and downloads,
-//! avatar uploads, members' data exports, single sign-on and `/.well-known` answers.
+//! avatar uploads, members' data exports, single sign-on, Stripe's webhooks and `/.well-known` answers.
 
 pub mod avatar;
 pub mod exports;
@@ -8,4 +8,5 @@ pub mod images;
 pub mod oidc;
 pub mod static_files;
 pub mod stored;
+pub mod stripe_webhook;
 pub mod well_known;

@@ -7,6 +7,7 @@ mod support;
 
 mod accounts;
 mod avatar;
+mod billing;
 mod browse;
 mod cli;
 mod collection_exports;

@@ -185,6 +185,25 @@ async fn ada_with_data_everywhere(app: &TestApp) -> (i64, String) {
     )
     .await;
     assert!(ledger.is_ok(), "{ledger:?}");
+    // Billing, as a subscription's Checkout and a pack bought once leave it.
+    sqlx::query(
+        "INSERT INTO billing_accounts (user_id, stripe_customer_id, subscription_id, status, plan, price_id, \
+         current_period_end, created_at, updated_at) VALUES ($1, 'cus_ada', 'sub_ada', 'active', 'pro', 'price_pro', $2, $2, $2)",
+    )
+    .bind(id)
+    .bind(now)
+    .execute(app.state.db.pool())
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO credit_purchases (user_id, checkout_session_id, payment_intent_id, pack, credits, created_at) \
+         VALUES ($1, 'cs_ada', 'pi_ada', 'credits_500', 500, $2)",
+    )
+    .bind(id)
+    .bind(now)
+    .execute(app.state.db.pool())
+    .await
+    .unwrap();
     // And a zip of that collection, built by the worker.
     let slug: String = saved.json().await.unwrap();
     let exported = post_form(
@@ -439,11 +458,11 @@ async fn deletion_needs_the_password_signs_out_everywhere_and_after_the_grace_pe
     }
 
     let now = now_unix();
-    let early = deletion::run_due(&app.state.db, &app.state.media, now + 29 * DAY)
+    let early = deletion::run_due(&app.state.db, &app.state.media, None, now + 29 * DAY)
         .await
         .unwrap();
     assert!(early.is_empty(), "nothing happens inside the grace period");
-    let deleted = deletion::run_due(&app.state.db, &app.state.media, now + 30 * DAY + 60)
+    let deleted = deletion::run_due(&app.state.db, &app.state.media, None, now + 30 * DAY + 60)
         .await
         .unwrap();
     assert_eq!(deleted.len(), 1);
@@ -503,7 +522,7 @@ async fn deletion_needs_the_password_signs_out_everywhere_and_after_the_grace_pe
     let sign_in = post_form(&app, SignIn::PATH, None, &[("email", ADA), ("password", PASSWORD)]).await;
     assert!(!sign_in.status().is_success(), "the account is gone");
 
-    let again = deletion::run_due(&app.state.db, &app.state.media, now + 60 * DAY)
+    let again = deletion::run_due(&app.state.db, &app.state.media, None, now + 60 * DAY)
         .await
         .unwrap();
     assert!(again.is_empty(), "a second run changes nothing");
@@ -541,7 +560,7 @@ async fn cancelling_inside_the_grace_period_keeps_the_account() {
     let twice = error_of(post_form(&app, CancelDeletion::PATH, Some(&cookie), &[]).await).await;
     assert!(matches!(twice, AppError::Invalid(_)), "{twice:?}");
 
-    let later = deletion::run_due(&app.state.db, &app.state.media, now_unix() + 90 * DAY)
+    let later = deletion::run_due(&app.state.db, &app.state.media, None, now_unix() + 90 * DAY)
         .await
         .unwrap();
     assert!(later.is_empty());

@@ -79,6 +79,13 @@ fn AccountSections(
             </div>
             <div class="card flex flex-wrap items-center justify-between gap-4">
                 <div>
+                    <h2 class="font-semibold text-ink">"Billing"</h2>
+                    <p class="mt-1 text-sm text-muted">"Your plan, your credit balance and its history, and payments through Stripe."</p>
+                </div>
+                <a href="/account/billing" class="btn-secondary" data-testid="billing-link">"Billing"</a>
+            </div>
+            <div class="card flex flex-wrap items-center justify-between gap-4">
+                <div>
                     <h2 class="font-semibold text-ink">"Your data"</h2>
                     <p class="mt-1 text-sm text-muted">"See everything we hold about you, download it, or delete your account."</p>
                 </div>

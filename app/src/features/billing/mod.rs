@@ -1,11 +1,51 @@
 //! Billing and credits. Credits — the currency of generations, restyles, upscales, embeds
-//! and chat — are kept in an append-only ledger (`ledger`); plans and payments through
-//! Stripe build on it.
+//! and chat — are kept in an append-only ledger (`ledger`); plans (`plans`) are paid for
+//! through Stripe's hosted Checkout and billing portal (`stripe`, `account`), and Stripe's
+//! webhooks (`webhook`, `events`) keep the stored state in step.
 
+use plans::{Interval, Plan};
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
+pub mod account;
+pub mod api;
+#[cfg(feature = "ssr")]
+pub mod events;
+#[cfg(feature = "ssr")]
 pub mod ledger;
+pub mod plans;
+#[cfg(feature = "ssr")]
+pub mod stripe;
+pub mod views;
+#[cfg(feature = "ssr")]
+pub mod webhook;
+
+/// Statuses in which a subscription's plan applies. `past_due` keeps it while Stripe
+/// retries the payment; the member is told and can mend it in the portal.
+pub fn is_live(status: &str) -> bool {
+    matches!(status, "active" | "trialing" | "past_due")
+}
+
+/// A member's subscription as last read from Stripe.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BillingState {
+    /// The plan subscribed to (which applies only while the status is live).
+    pub plan: Plan,
+    /// Stripe's subscription status; `None` before any subscription.
+    pub status: Option<String>,
+    pub current_period_end: Option<i64>,
+    pub cancel_at_period_end: bool,
+    pub interval: Option<Interval>,
+}
+
+impl BillingState {
+    pub fn effective_plan(&self) -> Plan {
+        match &self.status {
+            Some(status) if is_live(status) => self.plan,
+            _ => Plan::Free,
+        }
+    }
+}
 
 /// Why a balance changed. Stored as its code; every ledger entry has one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,12 +61,14 @@ pub enum Reason {
     Chat,
     /// A spend given back: the work failed or was stopped.
     Refund,
+    /// A credit pack's credits taken back because its payment was refunded.
+    PackRefunded,
     /// A correction by an administrator.
     Adjustment,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 9] = [
+    pub const ALL: [Reason; 10] = [
         Reason::PlanGrant,
         Reason::PackPurchase,
         Reason::Generation,
@@ -35,6 +77,7 @@ impl Reason {
         Reason::Embed,
         Reason::Chat,
         Reason::Refund,
+        Reason::PackRefunded,
         Reason::Adjustment,
     ];
 
@@ -48,6 +91,7 @@ impl Reason {
             Reason::Embed => "embed",
             Reason::Chat => "chat",
             Reason::Refund => "refund",
+            Reason::PackRefunded => "pack_refunded",
             Reason::Adjustment => "adjustment",
         }
     }
@@ -67,6 +111,7 @@ impl Reason {
             Reason::Embed => "Embedding",
             Reason::Chat => "Chat reply",
             Reason::Refund => "Refund",
+            Reason::PackRefunded => "Credit pack refunded",
             Reason::Adjustment => "Adjustment",
         }
     }

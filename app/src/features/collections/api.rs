@@ -49,7 +49,7 @@ pub async fn create_collection(
         &name,
         description.as_deref().unwrap_or_default(),
         visibility.as_deref() == Some("public"),
-        state.config.collection_limits,
+        member_limits(&state, member.user_id).await?,
         now(),
     )
     .await?;
@@ -96,7 +96,14 @@ pub async fn delete_collection(slug: String) -> Result<(), AppError> {
 pub async fn restore_collection(slug: String) -> Result<(), AppError> {
     let state = crate::platform::state::app_state();
     let member = crate::features::accounts::guard::require_member().await?;
-    super::service::restore(&state.db, member.user_id, &slug, state.config.collection_limits, now()).await?;
+    super::service::restore(
+        &state.db,
+        member.user_id,
+        &slug,
+        member_limits(&state, member.user_id).await?,
+        now(),
+    )
+    .await?;
     back_to(Some(&super::collection_href(&slug)));
     Ok(())
 }
@@ -143,7 +150,7 @@ pub async fn add_to_collection(slug: String, public_id: String, next: Option<Str
         member.user_id,
         &slug,
         &public_id,
-        state.config.collection_limits,
+        member_limits(&state, member.user_id).await?,
         now(),
     )
     .await?;
@@ -171,7 +178,7 @@ pub async fn save_to_new_collection(name: String, public_id: String, next: Optio
         member.user_id,
         &name,
         &public_id,
-        state.config.collection_limits,
+        member_limits(&state, member.user_id).await?,
         now(),
     )
     .await?;
@@ -211,7 +218,7 @@ pub async fn bulk_collection_items(
         member.user_id,
         &slug,
         change,
-        state.config.collection_limits,
+        member_limits(&state, member.user_id).await?,
         now(),
     )
     .await?)
@@ -273,4 +280,16 @@ pub async fn collection_exports(slug: String) -> Result<Vec<CollectionExport>, A
     let state = crate::platform::state::app_state();
     let member = crate::features::accounts::guard::require_member().await?;
     Ok(super::export::list(&state.db, member.user_id, &slug, now()).await?)
+}
+
+/// The limits of the member's plan: the configured ones, times the plan's factor.
+#[cfg(feature = "ssr")]
+async fn member_limits(state: &crate::platform::state::AppState, user_id: i64) -> Result<super::Limits, AppError> {
+    let plan = crate::features::billing::account::effective_plan(&state.db, user_id)
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "the member's plan could not be read");
+            AppError::Internal
+        })?;
+    Ok(state.config.collection_limits.scaled(plan.facts().collection_factor))
 }

@@ -31,6 +31,16 @@ pub struct Limits {
     pub items_per_collection: u32,
 }
 
+impl Limits {
+    /// The configured (Free plan) limits, multiplied for a paid plan.
+    pub fn scaled(self, factor: u32) -> Self {
+        Limits {
+            collections: self.collections.saturating_mul(factor),
+            items_per_collection: self.items_per_collection.saturating_mul(factor),
+        }
+    }
+}
+
 /// A collection as lists show it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CollectionSummary {

@@ -7,7 +7,10 @@ use super::{
     member_data::{self, Erased, Member},
     requests::{self, Kind, Status},
 };
-use crate::platform::{db::Database, media::MediaStore};
+use crate::{
+    features::billing::stripe::Payments,
+    platform::{db::Database, media::MediaStore},
+};
 use sqlx::Row;
 
 const DAY: i64 = 86_400;
@@ -94,7 +97,14 @@ pub struct DeletedAccount {
 /// Deletes the accounts whose grace period ended by `now`. Safe to run on several
 /// instances at once: each account is claimed by deleting its schedule row inside the
 /// transaction that deletes its data, so only one instance does it.
-pub async fn run_due(db: &Database, media: &MediaStore, now: i64) -> Result<Vec<DeletedAccount>, sqlx::Error> {
+/// With payments configured, the member's Stripe customer is deleted first (which ends any
+/// subscription there); while Stripe cannot be reached the account waits for the next run.
+pub async fn run_due(
+    db: &Database,
+    media: &MediaStore,
+    payments: Option<&Payments>,
+    now: i64,
+) -> Result<Vec<DeletedAccount>, sqlx::Error> {
     let due = sqlx::query("SELECT user_id FROM account_deletions WHERE due_at <= $1 ORDER BY due_at LIMIT $2")
         .bind(now)
         .bind(BATCH)
@@ -103,11 +113,33 @@ pub async fn run_due(db: &Database, media: &MediaStore, now: i64) -> Result<Vec<
     let mut deleted = Vec::new();
     for row in due {
         let user_id: i64 = row.try_get("user_id")?;
+        if !delete_stripe_customer(db, payments, user_id).await? {
+            continue;
+        }
         if let Some(account) = delete_account(db, media, user_id, now).await? {
             deleted.push(account);
         }
     }
     Ok(deleted)
+}
+
+/// Whether the member has no Stripe customer left (none, or deleted now).
+async fn delete_stripe_customer(db: &Database, payments: Option<&Payments>, user_id: i64) -> Result<bool, sqlx::Error> {
+    let customer: Option<String> =
+        sqlx::query_scalar("SELECT stripe_customer_id FROM billing_accounts WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_optional(db.pool())
+            .await?;
+    let (Some(customer), Some(payments)) = (customer, payments) else {
+        return Ok(true);
+    };
+    match payments.delete_customer(&customer).await {
+        Ok(()) => Ok(true),
+        Err(error) => {
+            tracing::warn!(user_id, %error, "the Stripe customer could not be deleted yet; the account waits");
+            Ok(false)
+        }
+    }
 }
 
 async fn delete_account(

@@ -543,10 +543,49 @@ pub const CATEGORIES: &[DataCategory] = &[
         },
         deletion: Deletion::Delete("the balance and every entry, with the account"),
     },
+    DataCategory {
+        name: "Billing",
+        data: "the member's Stripe customer and subscription ids, the plan, the subscription's status, price, renewal date and whether it is cancelled, the credits granted for the current period, and the credit packs bought (pack, credits, Checkout and payment ids, when, whether refunded); never a card, an address or any other payment detail, which Stripe holds",
+        stores: &[
+            Store {
+                table: "billing_accounts",
+                columns: &[
+                    "stripe_customer_id",
+                    "subscription_id",
+                    "status",
+                    "plan",
+                    "price_id",
+                    "current_period_end",
+                    "cancel_at_period_end",
+                    "granted_period_end",
+                    "granted_credits",
+                    "synced_at",
+                    "created_at",
+                    "updated_at",
+                ],
+                member: MemberLink::Column("user_id"),
+            },
+            Store {
+                table: "credit_purchases",
+                columns: &["checkout_session_id", "payment_intent_id", "pack", "credits", "refunded_at", "created_at"],
+                member: MemberLink::Column("user_id"),
+            },
+        ],
+        files: None,
+        purpose: "taking payment for plans and credit packs through Stripe, and applying the plan the member paid for",
+        basis: LegalBasis::Contract,
+        retention: "while the account exists; invoices and payment records are kept by Stripe as tax law requires",
+        export: Export::Yes,
+        deletion: Deletion::Delete("the rows go with the account, and the customer is deleted at Stripe first, which ends any subscription"),
+    },
 ];
 
 /// Every other table, so the coverage test can tell a forgotten table from a harmless one.
 pub const UNLINKED: &[Unlinked] = &[
+    Unlinked {
+        tables: &["stripe_events"],
+        why: "the ids and types of Stripe events already received, so each is handled once; the events' content is not kept",
+    },
     Unlinked {
         tables: &["contributors", "categories", "images", "image_tags", "image_files"],
         why: "the library itself; the demo contributors are fictional AI personas",

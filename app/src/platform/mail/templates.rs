@@ -161,6 +161,24 @@ pub fn export_ready(site_name: &str, to: &str, page_link: &str, expires_day: &st
     )
 }
 
+/// A subscription payment failed: Stripe will try again, and the member can mend it.
+pub fn payment_failed(site_name: &str, to: &str, billing_link: &str) -> OutgoingMail {
+    render(
+        site_name,
+        to,
+        Content {
+            subject: format!("Your {site_name} payment did not go through"),
+            heading: "Your payment did not go through".into(),
+            paragraphs: vec![
+                "We could not take this period's payment for your plan. Your plan stays on while the payment is tried again over the next days.".into(),
+                "To keep it, check your card or choose another payment method: open your billing page and choose Manage billing.".into(),
+            ],
+            action: Some(("Open billing".into(), billing_link.to_owned())),
+            closing: "If you meant to end your plan, you need do nothing: it ends when the retries run out.".into(),
+        },
+    )
+}
+
 /// The member asked to delete their account: when it happens and how to stop it.
 pub fn deletion_scheduled(site_name: &str, to: &str, due_day: &str, sign_in_link: &str) -> OutgoingMail {
     render(

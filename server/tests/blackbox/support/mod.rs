@@ -7,6 +7,7 @@
 pub mod command;
 pub mod fake_oidc;
 pub mod fake_s3;
+pub mod fake_stripe;
 pub mod fixtures;
 pub mod library;
 pub mod members;

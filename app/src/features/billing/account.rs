@@ -1,0 +1,209 @@
+//! A member's billing state as kept from Stripe (customer, subscription, plan, period),
+//! how it is brought up to date, and how a paid period turns into credits.
+//!
+//! Every change to a subscription is written from a fresh read of Stripe, stamped with
+//! the time of that read: a write carrying an older read than the stored one is ignored,
+//! so events arriving late or out of order can never move a subscription backwards.
+
+use super::{
+    ledger,
+    plans::Plan,
+    stripe::{Payments, StripeCallError, Subscription},
+    BillingState, Reason,
+};
+use crate::platform::db::Database;
+use sqlx::Row;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BillingError {
+    #[error(transparent)]
+    Stripe(#[from] StripeCallError),
+    #[error(transparent)]
+    Ledger(#[from] ledger::LedgerError),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+type Result<T> = std::result::Result<T, BillingError>;
+
+/// The member's Stripe customer id, if they have one.
+pub async fn customer_of(db: &Database, user_id: i64) -> Result<Option<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT stripe_customer_id FROM billing_accounts WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_optional(db.pool())
+            .await?,
+    )
+}
+
+/// The member's customer, made at Stripe the first time. Two calls at once make one
+/// customer at Stripe (the idempotency key is the member id) and one row here.
+pub async fn ensure_customer(
+    db: &Database,
+    payments: &Payments,
+    user_id: i64,
+    email: &str,
+    name: &str,
+    now: i64,
+) -> Result<String> {
+    if let Some(customer) = customer_of(db, user_id).await? {
+        return Ok(customer);
+    }
+    let customer = payments.create_customer(user_id, email, name).await?;
+    sqlx::query(
+        "INSERT INTO billing_accounts (user_id, stripe_customer_id, created_at, updated_at) VALUES ($1, $2, $3, $3) \
+         ON CONFLICT (user_id) DO NOTHING",
+    )
+    .bind(user_id)
+    .bind(&customer)
+    .bind(now)
+    .execute(db.pool())
+    .await?;
+    Ok(customer_of(db, user_id).await?.unwrap_or(customer))
+}
+
+pub async fn member_of_customer(db: &Database, customer: &str) -> Result<Option<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT user_id FROM billing_accounts WHERE stripe_customer_id = $1")
+            .bind(customer)
+            .fetch_optional(db.pool())
+            .await?,
+    )
+}
+
+/// Stores what Stripe said about a subscription, read at `read_at_ms`. Returns the member
+/// it belongs to (`None` for a customer we do not know).
+pub async fn apply_subscription(
+    db: &Database,
+    payments: &Payments,
+    subscription: &Subscription,
+    read_at_ms: i64,
+    now: i64,
+) -> Result<Option<i64>> {
+    let Some(user_id) = member_of_customer(db, &subscription.customer).await? else {
+        tracing::warn!(subscription = %subscription.id, "a subscription for a customer Atelier does not know");
+        return Ok(None);
+    };
+    let price = subscription.price_id();
+    let plan = match price.and_then(|price| payments.settings.plan_of_price(price)) {
+        Some((plan, _)) => plan,
+        None => {
+            tracing::warn!(subscription = %subscription.id, ?price, "a subscription to a price no plan is configured with");
+            Plan::Free
+        }
+    };
+    // Written only from a newer reading, and never over another subscription that is
+    // still live (a late event about an old, cancelled one must not replace it).
+    sqlx::query(
+        "UPDATE billing_accounts SET subscription_id = $2, status = $3, plan = $4, price_id = $5, \
+         current_period_end = $6, cancel_at_period_end = $7, synced_at = $8, updated_at = $9 \
+         WHERE user_id = $1 AND synced_at <= $8 \
+         AND (subscription_id IS NULL OR subscription_id = $2 OR status IS NULL \
+              OR status NOT IN ('active', 'trialing', 'past_due'))",
+    )
+    .bind(user_id)
+    .bind(&subscription.id)
+    .bind(&subscription.status)
+    .bind(plan.code())
+    .bind(price)
+    .bind(subscription.period_end())
+    .bind(i64::from(subscription.cancel_at_period_end))
+    .bind(read_at_ms)
+    .bind(now)
+    .execute(db.pool())
+    .await?;
+    Ok(Some(user_id))
+}
+
+/// Grants the credits of the period a paid invoice opened, under the invoice's key so a
+/// redelivered invoice grants nothing more. The rule for plan changes:
+/// - a new period grants the plan's full amount for it (a yearly period, twelve months');
+/// - an upgrade inside a period already granted tops the grant up to the new plan's
+///   amount (the proration invoice Stripe raises for it is the one that does this);
+/// - a downgrade or cancellation takes back nothing: credits already granted stay and
+///   never expire, and the smaller plan grants from its next period.
+pub async fn grant_for_invoice(
+    db: &Database,
+    payments: &Payments,
+    user_id: i64,
+    subscription: &Subscription,
+    invoice_id: &str,
+    now: i64,
+) -> Result<i64> {
+    let Some((plan, interval)) = subscription
+        .price_id()
+        .and_then(|price| payments.settings.plan_of_price(price))
+    else {
+        return Ok(0);
+    };
+    let Some(period_end) = subscription.period_end() else {
+        return Ok(0);
+    };
+    let row = sqlx::query("SELECT granted_period_end, granted_credits FROM billing_accounts WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_optional(db.pool())
+        .await?;
+    let (granted_end, granted): (Option<i64>, i64) = match row {
+        Some(row) => (row.try_get(0)?, row.try_get(1)?),
+        None => (None, 0),
+    };
+    let target = plan.period_credits(interval);
+    let already = if granted_end == Some(period_end) { granted } else { 0 };
+    let amount = target - already;
+    if amount > 0 {
+        let reference = format!("{} plan, {} — invoice {invoice_id}", plan.name(), interval.code());
+        ledger::grant(
+            db,
+            user_id,
+            amount,
+            Reason::PlanGrant,
+            &reference,
+            &format!("invoice:{invoice_id}"),
+            now,
+        )
+        .await?;
+    }
+    sqlx::query(
+        "UPDATE billing_accounts SET granted_period_end = $2, granted_credits = $3, updated_at = $4 WHERE user_id = $1",
+    )
+    .bind(user_id)
+    .bind(period_end)
+    .bind(already.max(target))
+    .bind(now)
+    .execute(db.pool())
+    .await?;
+    Ok(amount.max(0))
+}
+
+/// The plan whose limits and grants apply to the member now.
+pub async fn effective_plan(db: &Database, user_id: i64) -> Result<Plan> {
+    Ok(state(db, None, user_id)
+        .await?
+        .map(|state| state.effective_plan())
+        .unwrap_or(Plan::Free))
+}
+
+/// What the billing page shows about the subscription.
+pub async fn state(db: &Database, payments: Option<&Payments>, user_id: i64) -> Result<Option<BillingState>> {
+    let row = sqlx::query(
+        "SELECT plan, status, current_period_end, cancel_at_period_end, subscription_id, price_id \
+         FROM billing_accounts WHERE user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_optional(db.pool())
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let status: Option<String> = row.try_get("status")?;
+    let subscription: Option<String> = row.try_get("subscription_id")?;
+    Ok(Some(BillingState {
+        plan: Plan::parse(&row.try_get::<String, _>("plan")?).unwrap_or(Plan::Free),
+        status: subscription.and(status),
+        current_period_end: row.try_get("current_period_end")?,
+        cancel_at_period_end: row.try_get::<i64, _>("cancel_at_period_end")? != 0,
+        interval: row
+            .try_get::<Option<String>, _>("price_id")?
+            .zip(payments)
+            .and_then(|(price, payments)| payments.settings.plan_of_price(&price))
+            .map(|(_, interval)| interval),
+    }))
+}

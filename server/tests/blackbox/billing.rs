@@ -1,0 +1,658 @@
+//! Billing over HTTP against a fake Stripe that speaks the real wire protocol: every
+//! TRUST.md "Payments" line — signatures (bad, missing, stale, rolled secrets), duplicate
+//! and out-of-order events, the plan shown on return before any webhook, idempotency keys
+//! on creates, no card columns — and credits granted once per invoice, topped up on an
+//! upgrade, packs bought and refunded, the portal, a failed payment, plan limits, and the
+//! Stripe customer deleted with the account.
+
+use crate::support::{
+    count_rows,
+    fake_stripe::{self, event, FakeStripe, PREVIOUS_WEBHOOK_SECRET, WEBHOOK_SECRET},
+    members::{create_member, error_of, location, post_form, signed_in, BROWSER_ACCEPT},
+    spawn_app, spawn_app_with, wait_for_mail, TestApp,
+};
+use app::{
+    error::AppError,
+    features::{
+        billing::{
+            api::{BuyCredits, OpenBillingPortal, StartCheckout},
+            ledger,
+        },
+        collections::api::CreateCollection,
+        privacy::deletion,
+    },
+    platform::{clock::now_unix, db::Backend},
+};
+use leptos::server_fn::ServerFn;
+use serde_json::json;
+use std::time::Duration;
+
+const OPERATION: &str = "0123456789abcdef0123456789abcdef";
+
+async fn app_with_stripe(stripe: &FakeStripe) -> TestApp {
+    spawn_app_with(|values| stripe.configure(values), server::jobs::registry()).await
+}
+
+async fn member(app: &TestApp, email: &str) -> (i64, String) {
+    let id = create_member(app, email, "Pat Doe", true).await;
+    (id, signed_in(app, email).await)
+}
+
+/// A form post as a browser without script makes it (so a redirect is a 303 to follow).
+async fn browser_post(app: &TestApp, path: &str, cookie: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    app.client
+        .post(app.url(path))
+        .header("cookie", cookie)
+        .header("accept", BROWSER_ACCEPT)
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn webhook(app: &TestApp, body: &str, signature: Option<&str>) -> reqwest::Response {
+    let mut request = app
+        .client
+        .post(app.url("/webhooks/stripe"))
+        .header("content-type", "application/json")
+        .body(body.to_owned());
+    if let Some(signature) = signature {
+        request = request.header("stripe-signature", signature);
+    }
+    request.send().await.unwrap()
+}
+
+/// Delivers a correctly signed event and waits until the worker has handled it.
+async fn deliver(app: &TestApp, id: &str, kind: &str, object: serde_json::Value) {
+    let (body, signature) = event(id, kind, object, WEBHOOK_SECRET, now_unix());
+    let response = webhook(app, &body, Some(&signature)).await;
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    settle(app).await;
+}
+
+/// Waits (up to 15 s) until no Stripe event job is waiting or running.
+async fn settle(app: &TestApp) {
+    for _ in 0..300 {
+        let open: i64 = sqlx::query_scalar(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM jobs WHERE kind = 'billing.stripe_event' AND status IN ('queued', 'running')",
+        )
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap();
+        if open == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the Stripe event jobs did not finish within 15 s");
+}
+
+async fn billing_row(app: &TestApp, user_id: i64) -> (String, Option<String>, Option<i64>) {
+    let row: (String, Option<String>, Option<i64>) =
+        sqlx::query_as("SELECT plan, status, current_period_end FROM billing_accounts WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_one(app.state.db.pool())
+            .await
+            .unwrap();
+    row
+}
+
+/// The text inside the element with `data-testid="<id>"`, without hydration markers.
+fn testid_text(html: &str, id: &str) -> String {
+    let marker = format!("data-testid=\"{id}\"");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no {id} in the page"));
+    let rest = &html[start..];
+    let rest = &rest[rest.find('>').unwrap() + 1..];
+    let inner = &rest[..rest.find("</").unwrap()];
+    inner.replace("<!---->", "").replace("<!>", "").trim().to_owned()
+}
+
+async fn balance(app: &TestApp, user_id: i64) -> i64 {
+    ledger::balance(&app.state.db, user_id).await.unwrap()
+}
+
+/// Subscribes the member to `price`'s plan through Checkout; returns the session id.
+async fn checkout(app: &TestApp, stripe: &FakeStripe, cookie: &str, plan: &str, interval: &str) -> String {
+    let response = browser_post(
+        app,
+        StartCheckout::PATH,
+        cookie,
+        &[("plan", plan), ("interval", interval), ("operation", OPERATION)],
+    )
+    .await;
+    assert!(response.status().is_redirection(), "{}", response.status());
+    let to = location(&response);
+    assert!(to.starts_with(&format!("{}/pay/cs_test_", stripe.base_url)), "{to}");
+    to.rsplit('/').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn without_stripe_the_pricing_page_explains_and_nothing_is_sold() {
+    let app = spawn_app().await;
+    let (_, cookie) = member(&app, "free@example.org").await;
+    let page = app.get("/pricing").await.text().await.unwrap();
+    assert!(page.contains("Payments are not set up on this instance"), "{page}");
+    for plan in ["Free", "Pro", "Studio"] {
+        assert!(
+            page.contains(&format!("data-plan=\"{}\"", plan.to_lowercase())),
+            "{plan}"
+        );
+    }
+    assert!(page.contains("Compare plans") && page.contains("Do credits expire?"));
+    let refused = post_form(
+        &app,
+        StartCheckout::PATH,
+        Some(&cookie),
+        &[("plan", "pro"), ("interval", "monthly"), ("operation", OPERATION)],
+    )
+    .await;
+    match error_of(refused).await {
+        AppError::Invalid(message) => assert!(message.contains("not set up"), "{message}"),
+        other => panic!("expected the not-configured message, got {other:?}"),
+    }
+    let (body, signature) = event(
+        "evt_x",
+        "invoice.paid",
+        json!({ "id": "in_x" }),
+        WEBHOOK_SECRET,
+        now_unix(),
+    );
+    assert_eq!(webhook(&app, &body, Some(&signature)).await.status(), 404);
+    let billing = app.page_with_cookie("/account/billing", &cookie).await;
+    assert_eq!(testid_text(&billing, "balance"), "0");
+    assert!(billing.contains("No credit activity yet"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn webhooks_with_bad_missing_or_stale_signatures_get_400_and_write_nothing() {
+    let stripe = FakeStripe::start().await;
+    let app = app_with_stripe(&stripe).await;
+    let now = now_unix();
+    let object = json!({ "id": "sub_none", "customer": "cus_none" });
+    let jobs_before = count_rows(&app, "jobs").await;
+
+    let (body, _) = event(
+        "evt_bad",
+        "customer.subscription.updated",
+        object.clone(),
+        WEBHOOK_SECRET,
+        now,
+    );
+    let (_, wrong) = event(
+        "evt_bad",
+        "customer.subscription.updated",
+        object.clone(),
+        "whsec_intruder",
+        now,
+    );
+    let (_, stale) = event(
+        "evt_bad",
+        "customer.subscription.updated",
+        object.clone(),
+        WEBHOOK_SECRET,
+        now - 301,
+    );
+    for signature in [None, Some(wrong.as_str()), Some(stale.as_str()), Some("t=abc,v1=00")] {
+        let response = webhook(&app, &body, signature).await;
+        assert_eq!(response.status(), 400, "{signature:?}");
+    }
+    // A signature made for another body.
+    let (_, other) = event(
+        "evt_other",
+        "customer.subscription.updated",
+        object.clone(),
+        WEBHOOK_SECRET,
+        now,
+    );
+    assert_eq!(webhook(&app, &body, Some(&other)).await.status(), 400);
+    assert_eq!(count_rows(&app, "stripe_events").await, 0);
+    assert_eq!(count_rows(&app, "jobs").await, jobs_before);
+
+    // The previous secret, alone or beside an unknown one (a roll in progress), is accepted.
+    let (body, signed_previous) = event(
+        "evt_roll",
+        "customer.subscription.updated",
+        object.clone(),
+        PREVIOUS_WEBHOOK_SECRET,
+        now,
+    );
+    let (_, signed_unknown) = event(
+        "evt_roll",
+        "customer.subscription.updated",
+        object.clone(),
+        "whsec_next",
+        now,
+    );
+    let both = format!("{signed_unknown},v1={}", signed_previous.split("v1=").nth(1).unwrap());
+    assert_eq!(webhook(&app, &body, Some(&both)).await.status(), 200);
+    assert_eq!(count_rows(&app, "stripe_events").await, 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn checkout_shows_the_plan_before_any_webhook_and_grants_credits_once() {
+    let stripe = FakeStripe::start().await;
+    let app = app_with_stripe(&stripe).await;
+    let (user_id, cookie) = member(&app, "pat@example.org").await;
+
+    let session = checkout(&app, &stripe, &cookie, "pro", "monthly").await;
+    // A second submission of the same form reuses the session: same operation, same key.
+    let again = checkout(&app, &stripe, &cookie, "pro", "monthly").await;
+    assert_eq!(again, session);
+    let creates: Vec<_> = stripe.requests().into_iter().filter(|r| r.method == "POST").collect();
+    let customer_keys: Vec<_> = creates
+        .iter()
+        .filter(|r| r.path == "/v1/customers")
+        .map(|r| r.idempotency_key.clone())
+        .collect();
+    assert_eq!(
+        customer_keys,
+        vec![Some(format!("customer:{user_id}"))],
+        "one customer, keyed by the member"
+    );
+    for create in &creates {
+        assert!(
+            create.idempotency_key.is_some(),
+            "{} carries an idempotency key",
+            create.path
+        );
+    }
+    let checkout_request = creates.iter().find(|r| r.path == "/v1/checkout/sessions").unwrap();
+    assert_eq!(
+        checkout_request.idempotency_key.as_deref(),
+        Some(format!("checkout:{user_id}:{OPERATION}").as_str())
+    );
+    assert_eq!(checkout_request.form["mode"], "subscription");
+    assert_eq!(
+        checkout_request.form["line_items[0][price]"],
+        fake_stripe::PRICE_PRO_MONTHLY
+    );
+    assert_eq!(checkout_request.form["client_reference_id"], user_id.to_string());
+
+    // The customer pays; no webhook has arrived when they come back.
+    let subscription = stripe.pay(&session);
+    let page = app
+        .page_with_cookie(&format!("/billing/success?session_id={session}"), &cookie)
+        .await;
+    assert!(page.contains("You are on Pro now"), "{page}");
+    assert!(page.contains("your balance is 1000 credits"), "{page}");
+    assert_eq!(
+        billing_row(&app, user_id).await,
+        (
+            "pro".to_owned(),
+            Some("active".to_owned()),
+            Some(fake_stripe::PERIOD_END)
+        )
+    );
+    let billing = app.page_with_cookie("/account/billing", &cookie).await;
+    assert!(billing.contains("Pro, monthly"), "{billing}");
+    assert_eq!(testid_text(&billing, "balance"), "1000");
+
+    // Then Stripe's events arrive, one of them twice: nothing more is granted.
+    let latest_invoice = stripe.subscription(&subscription)["latest_invoice"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    deliver(&app, "evt_1", "checkout.session.completed", stripe.session(&session)).await;
+    let invoice =
+        json!({ "id": latest_invoice, "customer": stripe.session(&session)["customer"], "subscription": subscription });
+    deliver(&app, "evt_2", "invoice.paid", invoice.clone()).await;
+    let (body, signature) = event("evt_2", "invoice.paid", invoice, WEBHOOK_SECRET, now_unix());
+    let duplicate = webhook(&app, &body, Some(&signature)).await;
+    assert_eq!(duplicate.status(), 200);
+    settle(&app).await;
+    assert_eq!(balance(&app, user_id).await, 1000);
+    assert_eq!(count_rows(&app, "credit_ledger").await, 1);
+    assert_eq!(count_rows(&app, "stripe_events").await, 2);
+
+    // Subscribed already: a second checkout is refused with the way to change plans.
+    let refused = post_form(
+        &app,
+        StartCheckout::PATH,
+        Some(&cookie),
+        &[
+            ("plan", "studio"),
+            ("interval", "yearly"),
+            ("operation", "fedcba9876543210fedcba9876543210"),
+        ],
+    )
+    .await;
+    match error_of(refused).await {
+        AppError::Invalid(message) => assert!(message.contains("Manage billing"), "{message}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn events_out_of_order_never_move_a_subscription_backwards_and_upgrades_top_up() {
+    let stripe = FakeStripe::start().await;
+    let app = app_with_stripe(&stripe).await;
+    let (user_id, cookie) = member(&app, "order@example.org").await;
+    let session = checkout(&app, &stripe, &cookie, "pro", "monthly").await;
+    let subscription = stripe.pay(&session);
+    let object = stripe.subscription(&subscription);
+
+    // `updated` arrives before `created`: each re-reads Stripe, so the plan is active.
+    deliver(&app, "evt_u", "customer.subscription.updated", object.clone()).await;
+    deliver(&app, "evt_c", "customer.subscription.created", object.clone()).await;
+    assert_eq!(billing_row(&app, user_id).await.1.as_deref(), Some("active"));
+
+    // The first invoice, then an upgrade to Studio in the same period: topped up to 5000.
+    let customer = object["customer"].clone();
+    deliver(
+        &app,
+        "evt_i1",
+        "invoice.paid",
+        json!({ "id": "in_first", "customer": customer, "subscription": subscription }),
+    )
+    .await;
+    assert_eq!(balance(&app, user_id).await, 1000);
+    stripe.update_subscription(&subscription, |sub| {
+        sub["items"]["data"][0]["price"]["id"] = json!(fake_stripe::PRICE_STUDIO_MONTHLY);
+    });
+    deliver(
+        &app,
+        "evt_up",
+        "customer.subscription.updated",
+        stripe.subscription(&subscription),
+    )
+    .await;
+    assert_eq!(billing_row(&app, user_id).await.0, "studio");
+    // New API versions name the subscription under `parent`.
+    let proration = json!({ "id": "in_upgrade", "customer": customer,
+        "parent": { "subscription_details": { "subscription": subscription } } });
+    deliver(&app, "evt_i2", "invoice.paid", proration).await;
+    assert_eq!(balance(&app, user_id).await, 5000);
+
+    // A new period grants in full.
+    stripe.update_subscription(&subscription, |sub| {
+        sub["items"]["data"][0]["current_period_end"] = json!(fake_stripe::PERIOD_END + 30 * 86_400);
+    });
+    deliver(
+        &app,
+        "evt_i3",
+        "invoice.paid",
+        json!({ "id": "in_second", "customer": customer, "subscription": subscription }),
+    )
+    .await;
+    assert_eq!(balance(&app, user_id).await, 10_000);
+
+    // Cancelled at Stripe; a late `created` event (re-read: still cancelled) changes nothing.
+    stripe.update_subscription(&subscription, |sub| sub["status"] = json!("canceled"));
+    deliver(
+        &app,
+        "evt_d",
+        "customer.subscription.deleted",
+        stripe.subscription(&subscription),
+    )
+    .await;
+    deliver(&app, "evt_late", "customer.subscription.created", object).await;
+    assert_eq!(billing_row(&app, user_id).await.1.as_deref(), Some("canceled"));
+    let billing = app.page_with_cookie("/account/billing", &cookie).await;
+    assert_eq!(testid_text(&billing, "plan-name"), "Free");
+    assert!(billing.contains("Your subscription has ended."), "{billing}");
+    // Credits stay after cancelling.
+    assert_eq!(balance(&app, user_id).await, 10_000);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_pack_is_bought_once_and_a_refund_takes_its_credits_back() {
+    let stripe = FakeStripe::start().await;
+    let app = app_with_stripe(&stripe).await;
+    let (user_id, cookie) = member(&app, "pack@example.org").await;
+    let response = browser_post(
+        &app,
+        BuyCredits::PATH,
+        &cookie,
+        &[("pack", "credits_500"), ("operation", OPERATION)],
+    )
+    .await;
+    assert!(response.status().is_redirection());
+    let session = location(&response).rsplit('/').next().unwrap().to_owned();
+    let request = stripe
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "/v1/checkout/sessions")
+        .unwrap();
+    assert_eq!(request.form["mode"], "payment");
+    assert_eq!(request.form["metadata[atelier_pack]"], "credits_500");
+
+    // A pack not on sale on this instance is refused by name.
+    let refused = post_form(
+        &app,
+        BuyCredits::PATH,
+        Some(&cookie),
+        &[("pack", "credits_2000"), ("operation", OPERATION)],
+    )
+    .await;
+    assert!(matches!(error_of(refused).await, AppError::Field { field, .. } if field == "pack"));
+
+    let payment_intent = stripe.pay(&session);
+    deliver(&app, "evt_p1", "checkout.session.completed", stripe.session(&session)).await;
+    deliver(&app, "evt_p2", "checkout.session.completed", stripe.session(&session)).await;
+    assert_eq!(balance(&app, user_id).await, 500);
+    let page = app
+        .page_with_cookie(&format!("/billing/success?session_id={session}"), &cookie)
+        .await;
+    assert!(page.contains("500 credits were added"), "{page}");
+    assert_eq!(balance(&app, user_id).await, 500);
+
+    // 200 of them are spent; the refund takes back the 300 left.
+    ledger::spend(
+        &app.state.db,
+        user_id,
+        200,
+        app::features::billing::Reason::Generation,
+        "gen",
+        "gen:1",
+        now_unix(),
+    )
+    .await
+    .unwrap();
+    let charge = json!({ "id": "ch_1", "payment_intent": payment_intent, "refunded": true, "customer": stripe.session(&session)["customer"] });
+    deliver(&app, "evt_r1", "charge.refunded", charge.clone()).await;
+    deliver(&app, "evt_r2", "charge.refunded", charge).await;
+    assert_eq!(balance(&app, user_id).await, 0);
+    let billing = app.page_with_cookie("/account/billing", &cookie).await;
+    assert!(billing.contains("Credit pack refunded"), "{billing}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_portal_opens_for_a_customer_and_a_failed_payment_is_past_due_with_an_email() {
+    let stripe = FakeStripe::start().await;
+    let app = app_with_stripe(&stripe).await;
+    let (user_id, cookie) = member(&app, "portal@example.org").await;
+    // No customer yet: nothing to manage.
+    let refused = post_form(
+        &app,
+        OpenBillingPortal::PATH,
+        Some(&cookie),
+        &[("operation", OPERATION)],
+    )
+    .await;
+    assert!(matches!(error_of(refused).await, AppError::Invalid(_)));
+
+    let session = checkout(&app, &stripe, &cookie, "pro", "yearly").await;
+    let subscription = stripe.pay(&session);
+    app.page_with_cookie(&format!("/billing/success?session_id={session}"), &cookie)
+        .await;
+    assert_eq!(
+        balance(&app, user_id).await,
+        12_000,
+        "a yearly period grants twelve months"
+    );
+
+    let response = browser_post(&app, OpenBillingPortal::PATH, &cookie, &[("operation", OPERATION)]).await;
+    assert!(response.status().is_redirection());
+    let customer = stripe.session(&session)["customer"].as_str().unwrap().to_owned();
+    assert_eq!(location(&response), format!("{}/portal/{customer}", stripe.base_url));
+    let portal = stripe
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "/v1/billing_portal/sessions")
+        .unwrap();
+    assert!(
+        portal.form["return_url"].ends_with("/account/billing"),
+        "{:?}",
+        portal.form
+    );
+    assert!(portal.idempotency_key.is_some());
+
+    stripe.update_subscription(&subscription, |sub| sub["status"] = json!("past_due"));
+    deliver(
+        &app,
+        "evt_f",
+        "invoice.payment_failed",
+        json!({ "id": "in_f", "customer": customer, "subscription": subscription }),
+    )
+    .await;
+    assert_eq!(billing_row(&app, user_id).await.1.as_deref(), Some("past_due"));
+    let mail = wait_for_mail(&app, "portal@example.org", "did not go through").await;
+    assert!(mail.text.contains("/account/billing"), "{}", mail.text);
+    let billing = app.page_with_cookie("/account/billing", &cookie).await;
+    assert!(
+        billing.contains("Pro, yearly") && billing.contains("did not go through"),
+        "{billing}"
+    );
+
+    // Someone else's session shows nothing of it.
+    let (_, other) = member(&app, "other@example.org").await;
+    let page = app
+        .page_with_cookie(&format!("/billing/success?session_id={session}"), &other)
+        .await;
+    assert!(!page.contains("You are on"), "{page}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_paid_plan_raises_the_collection_limits() {
+    let stripe = FakeStripe::start().await;
+    let app = spawn_app_with(
+        |values| {
+            stripe.configure(values);
+            values.insert("ATELIER_COLLECTIONS_PER_MEMBER".into(), "1".into());
+        },
+        server::jobs::registry(),
+    )
+    .await;
+    let (_, cookie) = member(&app, "limits@example.org").await;
+    let create = |name: &'static str| {
+        let cookie = cookie.clone();
+        let app = &app;
+        async move {
+            post_form(
+                app,
+                CreateCollection::PATH,
+                Some(&cookie),
+                &[("name", name), ("visibility", "private")],
+            )
+            .await
+        }
+    };
+    assert!(create("One").await.status().is_success());
+    assert!(!create("Two").await.status().is_success(), "Free allows one");
+    let session = checkout(&app, &stripe, &cookie, "pro", "monthly").await;
+    stripe.pay(&session);
+    app.page_with_cookie(&format!("/billing/success?session_id={session}"), &cookie)
+        .await;
+    assert!(create("Two").await.status().is_success(), "Pro allows five");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn deleting_the_account_deletes_the_stripe_customer_and_the_billing_rows() {
+    let stripe = FakeStripe::start().await;
+    let app = app_with_stripe(&stripe).await;
+    let (user_id, cookie) = member(&app, "leaving@example.org").await;
+    let session = checkout(&app, &stripe, &cookie, "pro", "monthly").await;
+    stripe.pay(&session);
+    app.page_with_cookie(&format!("/billing/success?session_id={session}"), &cookie)
+        .await;
+    let customer = stripe.session(&session)["customer"].as_str().unwrap().to_owned();
+    assert_eq!(count_rows(&app, "billing_accounts").await, 1);
+
+    let now = now_unix();
+    deletion::schedule(&app.state.db, user_id, now, 30).await.unwrap();
+    let deleted = deletion::run_due(
+        &app.state.db,
+        &app.state.media,
+        app.state.payments.as_deref(),
+        now + 31 * 86_400,
+    )
+    .await
+    .unwrap();
+    assert_eq!(deleted.len(), 1);
+    assert!(stripe.customer_deleted(&customer));
+    assert_eq!(count_rows(&app, "billing_accounts").await, 0);
+    assert_eq!(count_rows(&app, "credit_ledger").await, 0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn billing_tables_hold_no_card_address_or_credential_columns() {
+    let app = spawn_app().await;
+    let forbidden = [
+        "card",
+        "pan",
+        "cvc",
+        "cvv",
+        "expiry",
+        "exp_month",
+        "exp_year",
+        "iban",
+        "account_number",
+        "routing",
+        "address",
+        "postal",
+        "zip",
+        "city",
+        "country",
+        "line1",
+        "payment_method",
+        "billing_details",
+        "last4",
+        "fingerprint",
+        "bank",
+    ];
+    let mut seen = 0;
+    for table in [
+        "billing_accounts",
+        "credit_purchases",
+        "stripe_events",
+        "credit_accounts",
+        "credit_ledger",
+    ] {
+        let columns: Vec<String> = match app.state.db.backend() {
+            Backend::Sqlite => sqlx::query_scalar(&format!("SELECT name FROM pragma_table_info('{table}')"))
+                .fetch_all(app.state.db.pool())
+                .await
+                .unwrap(),
+            Backend::Postgres => sqlx::query_scalar(
+                "SELECT CAST(column_name AS TEXT) FROM information_schema.columns WHERE table_name = $1",
+            )
+            .bind(table)
+            .fetch_all(app.state.db.pool())
+            .await
+            .unwrap(),
+        };
+        assert!(!columns.is_empty(), "{table} exists");
+        for column in columns {
+            seen += 1;
+            let words: Vec<&str> = column.split('_').collect();
+            for bad in forbidden {
+                let hit = if bad.contains('_') {
+                    column.contains(bad)
+                } else {
+                    words.contains(&bad)
+                };
+                assert!(!hit, "{table}.{column} looks like payment data ({bad})");
+            }
+        }
+    }
+    assert!(seen > 20);
+    app.stop().await;
+}

@@ -1,0 +1,400 @@
+//! A fake Stripe API on 127.0.0.1 speaking the wire protocol of the calls Atelier makes:
+//! form-encoded POST bodies with bracketed keys, `Authorization: Bearer <secret key>`,
+//! `Idempotency-Key` (a repeated key answers with the first answer, as Stripe does), JSON
+//! objects and Stripe's error body. The real async-stripe client is pointed at it by
+//! `ATELIER_STRIPE_API_BASE`.
+//!
+//! Tests play the customer's part with `pay` (what finishing the hosted Checkout does) and
+//! Stripe's with `event` (a signed webhook body for the app).
+
+#![allow(dead_code)]
+
+use axum::{
+    extract::{Path, State},
+    http::{HeaderMap, Method, StatusCode},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+    Json, Router,
+};
+use serde_json::{json, Value};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+use tokio::{net::TcpListener, task::JoinHandle};
+
+pub const SECRET_KEY: &str = "sk_test_fake_atelier";
+pub const WEBHOOK_SECRET: &str = "whsec_fake_current";
+pub const PREVIOUS_WEBHOOK_SECRET: &str = "whsec_fake_previous";
+pub const PRICE_PRO_MONTHLY: &str = "price_pro_monthly";
+pub const PRICE_PRO_YEARLY: &str = "price_pro_yearly";
+pub const PRICE_STUDIO_MONTHLY: &str = "price_studio_monthly";
+pub const PRICE_STUDIO_YEARLY: &str = "price_studio_yearly";
+pub const PRICE_CREDITS_500: &str = "price_credits_500";
+/// When the fake's subscriptions' first period ends.
+pub const PERIOD_END: i64 = 1_900_000_000;
+
+/// One request as the fake received it.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    pub idempotency_key: Option<String>,
+    pub form: HashMap<String, String>,
+}
+
+#[derive(Default)]
+struct Account {
+    next: u32,
+    customers: HashMap<String, Value>,
+    sessions: HashMap<String, Value>,
+    subscriptions: HashMap<String, Value>,
+    /// Answers already given, by idempotency key.
+    replies: HashMap<String, Value>,
+    requests: Vec<Recorded>,
+}
+
+impl Account {
+    fn id(&mut self, prefix: &str) -> String {
+        self.next += 1;
+        format!("{prefix}_fake{:04}", self.next)
+    }
+}
+
+type Shared = Arc<Mutex<Account>>;
+
+pub struct FakeStripe {
+    pub base_url: String,
+    account: Shared,
+    server: JoinHandle<()>,
+}
+
+impl FakeStripe {
+    pub async fn start() -> FakeStripe {
+        let account = Shared::default();
+        let router = Router::new()
+            .route("/v1/customers", post(create_customer))
+            .route("/v1/customers/{id}", axum::routing::delete(delete_customer))
+            .route("/v1/checkout/sessions", post(create_session))
+            .route("/v1/checkout/sessions/{id}", get(get_session))
+            .route("/v1/subscriptions/{id}", get(get_subscription))
+            .route("/v1/billing_portal/sessions", post(create_portal))
+            .with_state(account.clone());
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the fake Stripe");
+        let base_url = format!("http://{}", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move {
+            axum::serve(listener, router).await.ok();
+        });
+        FakeStripe {
+            base_url,
+            account,
+            server,
+        }
+    }
+
+    /// The settings that point the app at this fake.
+    pub fn configure(&self, values: &mut HashMap<String, String>) {
+        for (key, value) in [
+            ("ATELIER_STRIPE_SECRET_KEY", SECRET_KEY),
+            ("ATELIER_STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET),
+            ("ATELIER_STRIPE_WEBHOOK_SECRET_PREVIOUS", PREVIOUS_WEBHOOK_SECRET),
+            ("ATELIER_STRIPE_API_BASE", self.base_url.as_str()),
+            ("ATELIER_STRIPE_PRICE_PRO_MONTHLY", PRICE_PRO_MONTHLY),
+            ("ATELIER_STRIPE_PRICE_PRO_YEARLY", PRICE_PRO_YEARLY),
+            ("ATELIER_STRIPE_PRICE_STUDIO_MONTHLY", PRICE_STUDIO_MONTHLY),
+            ("ATELIER_STRIPE_PRICE_STUDIO_YEARLY", PRICE_STUDIO_YEARLY),
+            ("ATELIER_STRIPE_PRICE_CREDITS_500", PRICE_CREDITS_500),
+        ] {
+            values.insert(key.to_owned(), value.to_owned());
+        }
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.account.lock().unwrap().requests.clone()
+    }
+
+    pub fn session(&self, id: &str) -> Value {
+        self.account.lock().unwrap().sessions[id].clone()
+    }
+
+    pub fn customer_deleted(&self, id: &str) -> bool {
+        self.account.lock().unwrap().customers[id]["deleted"] == json!(true)
+    }
+
+    /// Finishes the hosted Checkout as a paying customer would: a subscription session
+    /// gets an active subscription (and its first, paid invoice), a payment session a
+    /// payment intent. Returns the subscription or payment intent id.
+    pub fn pay(&self, session_id: &str) -> String {
+        let mut account = self.account.lock().unwrap();
+        let session = account.sessions[session_id].clone();
+        let made = if session["mode"] == "subscription" {
+            let subscription_id = account.id("sub");
+            let invoice_id = account.id("in");
+            let subscription = json!({
+                "id": subscription_id,
+                "object": "subscription",
+                "customer": session["customer"],
+                "status": "active",
+                "cancel_at_period_end": false,
+                "latest_invoice": invoice_id,
+                "items": { "object": "list", "data": [{
+                    "id": "si_fake",
+                    "object": "subscription_item",
+                    "price": { "id": session["line_items_price"], "object": "price" },
+                    "current_period_end": PERIOD_END,
+                }]},
+            });
+            account.subscriptions.insert(subscription_id.clone(), subscription);
+            subscription_id
+        } else {
+            account.id("pi")
+        };
+        let session = account.sessions.get_mut(session_id).unwrap();
+        session["status"] = json!("complete");
+        session["payment_status"] = json!("paid");
+        if session["mode"] == "subscription" {
+            session["subscription"] = json!(made);
+        } else {
+            session["payment_intent"] = json!(made);
+        }
+        made
+    }
+
+    pub fn subscription(&self, id: &str) -> Value {
+        self.account.lock().unwrap().subscriptions[id].clone()
+    }
+
+    /// Changes a subscription as Stripe would after a portal visit or a failed payment.
+    pub fn update_subscription(&self, id: &str, change: impl FnOnce(&mut Value)) {
+        change(self.account.lock().unwrap().subscriptions.get_mut(id).unwrap());
+    }
+}
+
+impl Drop for FakeStripe {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// A webhook body for an event about `object`, and its signature under `secret` at `at`.
+pub fn event(id: &str, kind: &str, object: Value, secret: &str, at: i64) -> (String, String) {
+    let body = json!({
+        "id": id,
+        "object": "event",
+        "api_version": "2026-09-30.endive",
+        "created": at,
+        "type": kind,
+        "livemode": false,
+        "data": { "object": object },
+    })
+    .to_string();
+    let signature = app::features::billing::webhook::sign(body.as_bytes(), secret, at);
+    (body, signature)
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        Json(json!({ "error": { "type": "invalid_request_error", "message": message } })),
+    )
+        .into_response()
+}
+
+/// Checks the key, records the request, and replays the answer to a repeated key.
+fn intake(
+    account: &mut Account,
+    method: Method,
+    path: String,
+    headers: &HeaderMap,
+    body: &str,
+) -> Result<Option<Value>, Box<Response>> {
+    let authorised = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == format!("Bearer {SECRET_KEY}"));
+    if !authorised {
+        return Err(Box::new(error(StatusCode::UNAUTHORIZED, "Invalid API Key provided")));
+    }
+    if method == Method::POST
+        && headers.get("content-type").and_then(|v| v.to_str().ok()) != Some("application/x-www-form-urlencoded")
+    {
+        return Err(Box::new(error(StatusCode::BAD_REQUEST, "bodies are form-encoded")));
+    }
+    let form: HashMap<String, String> = url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+    let idempotency_key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    account.requests.push(Recorded {
+        method: method.to_string(),
+        path,
+        idempotency_key: idempotency_key.clone(),
+        form,
+    });
+    Ok(idempotency_key.and_then(|key| account.replies.get(&key).cloned()))
+}
+
+/// This fake's own origin, for the hosted pages' URLs.
+fn base_url(headers: &HeaderMap) -> String {
+    let host = headers.get("host").and_then(|v| v.to_str().ok()).unwrap_or("127.0.0.1");
+    format!("http://{host}")
+}
+
+fn remember(account: &mut Account, headers: &HeaderMap, reply: &Value) {
+    if let Some(key) = headers.get("idempotency-key").and_then(|v| v.to_str().ok()) {
+        account.replies.insert(key.to_owned(), reply.clone());
+    }
+}
+
+fn last_form(account: &Account) -> HashMap<String, String> {
+    account.requests.last().map(|r| r.form.clone()).unwrap_or_default()
+}
+
+async fn create_customer(State(account): State<Shared>, headers: HeaderMap, body: String) -> Response {
+    let mut account = account.lock().unwrap();
+    match intake(&mut account, Method::POST, "/v1/customers".into(), &headers, &body) {
+        Err(response) => return *response,
+        Ok(Some(replayed)) => return Json(replayed).into_response(),
+        Ok(None) => {}
+    }
+    let form = last_form(&account);
+    let id = account.id("cus");
+    let customer = json!({
+        "id": id, "object": "customer", "email": form.get("email"), "name": form.get("name"),
+        "metadata": { "atelier_member": form.get("metadata[atelier_member]") },
+    });
+    account.customers.insert(id, customer.clone());
+    remember(&mut account, &headers, &customer);
+    Json(customer).into_response()
+}
+
+async fn delete_customer(State(account): State<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let mut account = account.lock().unwrap();
+    if let Err(response) = intake(
+        &mut account,
+        Method::DELETE,
+        format!("/v1/customers/{id}"),
+        &headers,
+        "",
+    ) {
+        return *response;
+    }
+    match account.customers.get_mut(&id) {
+        Some(customer) if customer["deleted"] != json!(true) => {
+            customer["deleted"] = json!(true);
+            Json(json!({ "id": id, "object": "customer", "deleted": true })).into_response()
+        }
+        _ => error(StatusCode::NOT_FOUND, &format!("No such customer: '{id}'")),
+    }
+}
+
+async fn create_session(State(account): State<Shared>, headers: HeaderMap, body: String) -> Response {
+    let base = base_url(&headers);
+    let mut account = account.lock().unwrap();
+    match intake(
+        &mut account,
+        Method::POST,
+        "/v1/checkout/sessions".into(),
+        &headers,
+        &body,
+    ) {
+        Err(response) => return *response,
+        Ok(Some(replayed)) => return Json(replayed).into_response(),
+        Ok(None) => {}
+    }
+    let form = last_form(&account);
+    let Some(price) = form.get("line_items[0][price]").cloned() else {
+        return error(StatusCode::BAD_REQUEST, "Missing required param: line_items[0][price].");
+    };
+    let Some(mode) = form.get("mode").cloned() else {
+        return error(StatusCode::BAD_REQUEST, "Missing required param: mode.");
+    };
+    let id = account.id("cs_test");
+    let metadata: serde_json::Map<String, Value> = form
+        .iter()
+        .filter_map(|(key, value)| {
+            let name = key.strip_prefix("metadata[")?.strip_suffix(']')?;
+            Some((name.to_owned(), json!(value)))
+        })
+        .collect();
+    let session = json!({
+        "id": id,
+        "object": "checkout.session",
+        "mode": mode,
+        "status": "open",
+        "payment_status": "unpaid",
+        "customer": form.get("customer"),
+        "client_reference_id": form.get("client_reference_id"),
+        "success_url": form.get("success_url"),
+        "cancel_url": form.get("cancel_url"),
+        "line_items_price": price,
+        "metadata": metadata,
+        "subscription": null,
+        "payment_intent": null,
+        "url": format!("{base}/pay/{id}"),
+    });
+    account.sessions.insert(id, session.clone());
+    remember(&mut account, &headers, &session);
+    Json(session).into_response()
+}
+
+async fn get_session(State(account): State<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let mut account = account.lock().unwrap();
+    if let Err(response) = intake(
+        &mut account,
+        Method::GET,
+        format!("/v1/checkout/sessions/{id}"),
+        &headers,
+        "",
+    ) {
+        return *response;
+    }
+    match account.sessions.get(&id) {
+        Some(session) => Json(session.clone()).into_response(),
+        None => error(StatusCode::NOT_FOUND, &format!("No such checkout.session: '{id}'")),
+    }
+}
+
+async fn get_subscription(State(account): State<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let mut account = account.lock().unwrap();
+    if let Err(response) = intake(
+        &mut account,
+        Method::GET,
+        format!("/v1/subscriptions/{id}"),
+        &headers,
+        "",
+    ) {
+        return *response;
+    }
+    match account.subscriptions.get(&id) {
+        Some(subscription) => Json(subscription.clone()).into_response(),
+        None => error(StatusCode::NOT_FOUND, &format!("No such subscription: '{id}'")),
+    }
+}
+
+async fn create_portal(State(account): State<Shared>, headers: HeaderMap, body: String) -> Response {
+    let base = base_url(&headers);
+    let mut account = account.lock().unwrap();
+    match intake(
+        &mut account,
+        Method::POST,
+        "/v1/billing_portal/sessions".into(),
+        &headers,
+        &body,
+    ) {
+        Err(response) => return *response,
+        Ok(Some(replayed)) => return Json(replayed).into_response(),
+        Ok(None) => {}
+    }
+    let form = last_form(&account);
+    let Some(customer) = form.get("customer").cloned() else {
+        return error(StatusCode::BAD_REQUEST, "Missing required param: customer.");
+    };
+    let id = account.id("bps");
+    let portal = json!({
+        "id": id, "object": "billing_portal.session", "customer": customer,
+        "return_url": form.get("return_url"), "url": format!("{base}/portal/{customer}"),
+    });
+    remember(&mut account, &headers, &portal);
+    Json(portal).into_response()
+}
