@@ -55,6 +55,7 @@ test('pricing → checkout → billing shows Pro and its credits → the portal 
   await page.locator('[data-plan="pro"]').getByText('$120').waitFor();
   await page.getByRole('link', { name: 'Monthly' }).click();
   await page.locator('[data-plan="pro"]').getByText('$12').waitFor();
+  await page.screenshot({ path: '/tmp/atelier-pricing.png', fullPage: true });
 
   await page.locator('[data-plan="pro"]').getByRole('button', { name: 'Choose Pro' }).click();
   await page.waitForURL(`${stripe.url}/pay/**`);
