@@ -71,7 +71,7 @@ test('pricing → checkout → billing shows Pro and its credits → the portal 
   await page.getByRole('link', { name: 'Go to billing' }).click();
   await page.waitForURL(`${server.url}/account/billing`);
   await page.getByTestId('plan-name').getByText('Pro, monthly').waitFor();
-  assert.equal(await page.getByTestId('balance').textContent(), '1000');
+  assert.equal(await page.getByTestId('balance').textContent(), '1,000');
   await page.getByTestId('history').getByText('Monthly credits of your plan').waitFor();
   assert.match(await page.getByTestId('plan-status').textContent(), /Renews on/);
   await page.screenshot({ path: '/tmp/atelier-billing.png', fullPage: true });

@@ -1,5 +1,5 @@
 //! Abuse limits for the account endpoints (sign-in, sign-up, password reset, verification
-//! mail): GCRA (governor) per client IP and per account. Limits slow attackers down without
+//! mail) and for starting payments: GCRA (governor) per client IP and per account. Limits slow attackers down without
 //! ever locking a victim out: a limited caller only waits.
 
 use governor::{clock::Clock, DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -15,6 +15,8 @@ pub struct AuthRateLimits {
     /// Mails with links: password reset and verification resends. Each one lands in
     /// somebody's inbox, so these are the strictest.
     pub mail_links: PairLimit,
+    /// Checkout and billing portal sessions: each is a call to Stripe that makes something.
+    pub payments: PairLimit,
 }
 
 impl Default for AuthRateLimits {
@@ -26,13 +28,15 @@ impl Default for AuthRateLimits {
             sign_up: PairLimit::new(10, Duration::from_secs(60), 3, Duration::from_secs(60)),
             // 10 mails per IP, then one a minute; 3 per account, then one every 5 minutes.
             mail_links: PairLimit::new(10, Duration::from_secs(60), 3, Duration::from_secs(300)),
+            // 20 per IP, then one every 6 s; 10 per member, then one a minute.
+            payments: PairLimit::new(20, Duration::from_secs(6), 10, Duration::from_secs(60)),
         }
     }
 }
 
 impl AuthRateLimits {
     pub fn forget_idle(&self) {
-        for limit in [&self.sign_in, &self.sign_up, &self.mail_links] {
+        for limit in [&self.sign_in, &self.sign_up, &self.mail_links, &self.payments] {
             limit.forget_idle();
         }
     }

@@ -112,7 +112,10 @@ mod tests {
         };
         assert_eq!(directive(&CspSources::default()), "form-action 'self'");
         let sources = CspSources {
-            payment_origins: vec!["https://checkout.stripe.com".into(), "https://billing.stripe.com".into()],
+            payment_origins: vec![
+                "https://checkout.stripe.com".into(),
+                "https://billing.stripe.com".into(),
+            ],
             ..CspSources::default()
         };
         assert_eq!(

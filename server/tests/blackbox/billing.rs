@@ -276,7 +276,7 @@ async fn checkout_shows_the_plan_before_any_webhook_and_grants_credits_once() {
         .page_with_cookie(&format!("/billing/success?session_id={session}"), &cookie)
         .await;
     assert!(page.contains("You are on Pro now"), "{page}");
-    assert!(page.contains("your balance is 1000 credits"), "{page}");
+    assert!(page.contains("your balance is 1,000 credits"), "{page}");
     assert_eq!(
         billing_row(&app, user_id).await,
         (
@@ -287,7 +287,7 @@ async fn checkout_shows_the_plan_before_any_webhook_and_grants_credits_once() {
     );
     let billing = app.page_with_cookie("/account/billing", &cookie).await;
     assert!(billing.contains("Pro, monthly"), "{billing}");
-    assert_eq!(testid_text(&billing, "balance"), "1000");
+    assert_eq!(testid_text(&billing, "balance"), "1,000");
 
     // Then Stripe's events arrive, one of them twice: nothing more is granted.
     let latest_invoice = stripe.subscription(&subscription)["latest_invoice"]
@@ -475,6 +475,14 @@ async fn the_portal_opens_for_a_customer_and_a_failed_payment_is_past_due_with_a
     )
     .await;
     assert!(matches!(error_of(refused).await, AppError::Invalid(_)));
+    // Starting payments is rate limited per member: ten at once, then one a minute.
+    let (_, hasty) = member(&app, "hasty@example.org").await;
+    for _ in 0..10 {
+        post_form(&app, OpenBillingPortal::PATH, Some(&hasty), &[("operation", OPERATION)]).await;
+    }
+    let limited = post_form(&app, OpenBillingPortal::PATH, Some(&hasty), &[("operation", OPERATION)]).await;
+    assert!(limited.headers().contains_key("retry-after"));
+    assert_eq!(error_of(limited).await, AppError::RateLimited);
 
     let session = checkout(&app, &stripe, &cookie, "pro", "yearly").await;
     let subscription = stripe.pay(&session);

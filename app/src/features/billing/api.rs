@@ -175,10 +175,12 @@ pub async fn start_checkout(plan: String, interval: String, operation: String) -
     let payments = server::payments(&state)?;
     let member = guard::require_member().await?;
     let operation = server::operation(&operation)?;
+    guard::limit(&state.auth_limits.payments, &member.user_id.to_string())?;
     let plan = Plan::parse(&plan)
         .filter(|plan| *plan != Plan::Free)
         .ok_or_else(|| AppError::field("plan", "Choose Pro or Studio."))?;
-    let interval = super::plans::Interval::parse(&interval).ok_or_else(|| AppError::field("interval", "Choose monthly or yearly billing."))?;
+    let interval = super::plans::Interval::parse(&interval)
+        .ok_or_else(|| AppError::field("interval", "Choose monthly or yearly billing."))?;
     if let Some(current) = super::account::state(&state.db, Some(payments), member.user_id)
         .await
         .map_err(server::billing_failed)?
@@ -203,6 +205,7 @@ pub async fn buy_credits(pack: String, operation: String) -> Result<(), AppError
     let payments = server::payments(&state)?;
     let member = guard::require_member().await?;
     let operation = server::operation(&operation)?;
+    guard::limit(&state.auth_limits.payments, &member.user_id.to_string())?;
     let pack = super::plans::pack(&pack)
         .filter(|pack| payments.settings.pack_prices.contains_key(pack.code))
         .ok_or_else(|| AppError::field("pack", "Choose one of the packs on sale."))?;
@@ -220,6 +223,7 @@ pub async fn open_billing_portal(operation: String) -> Result<(), AppError> {
     let payments = server::payments(&state)?;
     let member = guard::require_member().await?;
     let operation = server::operation(&operation)?;
+    guard::limit(&state.auth_limits.payments, &member.user_id.to_string())?;
     let customer = super::account::customer_of(&state.db, member.user_id)
         .await
         .map_err(server::billing_failed)?

@@ -151,6 +151,22 @@ pub fn dollars(cents: u32) -> String {
     }
 }
 
+/// `12,000`: credits as people read them.
+pub fn grouped(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('−');
+    }
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,6 +186,16 @@ mod tests {
         assert_eq!(Plan::Pro.period_credits(Interval::Monthly), 1_000);
         assert_eq!(Plan::Pro.period_credits(Interval::Yearly), 12_000);
         assert_eq!(Plan::Free.period_credits(Interval::Yearly), 0);
+    }
+
+    #[test]
+    fn credits_are_grouped_in_thousands() {
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1_000), "1,000");
+        assert_eq!(grouped(12_000), "12,000");
+        assert_eq!(grouped(1_234_567), "1,234,567");
+        assert_eq!(grouped(-2_500), "−2,500");
     }
 
     #[test]

@@ -119,7 +119,10 @@ impl StripeSettings {
     /// origins, or, when the API is reached elsewhere (a proxy, a test fake), there.
     pub fn hosted_origins(&self) -> Vec<String> {
         if self.api_base == "https://api.stripe.com/" {
-            vec!["https://checkout.stripe.com".to_owned(), "https://billing.stripe.com".to_owned()]
+            vec![
+                "https://checkout.stripe.com".to_owned(),
+                "https://billing.stripe.com".to_owned(),
+            ]
         } else {
             vec![self.api_base.trim_end_matches('/').to_owned()]
         }

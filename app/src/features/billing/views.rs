@@ -8,7 +8,7 @@ use super::{
         PricingView, StartCheckout, HISTORY_PAGE,
     },
     is_live,
-    plans::{dollars, Interval, Plan, PACKS, PLANS},
+    plans::{dollars, grouped, Interval, Plan, PACKS, PLANS},
     BillingState, LedgerEntry,
 };
 use crate::{
@@ -121,7 +121,7 @@ fn PlanCards(view: PricingView, interval: Memo<Interval>) -> impl IntoView {
                             " "<span class="text-muted">{move || price().1}</span>
                         </p>
                         <ul class="mt-6 grow space-y-2 text-sm text-ink">
-                            <li>{if facts.monthly_credits == 0 { "No monthly credits; buy packs when you need them".to_owned() } else { format!("{} credits a month", facts.monthly_credits) }}</li>
+                            <li>{if facts.monthly_credits == 0 { "No monthly credits; buy packs when you need them".to_owned() } else { format!("{} credits a month", grouped(facts.monthly_credits)) }}</li>
                             <li>{format!("Developer API: {} requests a minute", facts.api_per_minute)}</li>
                             <li>{if facts.collection_factor == 1 { "Collections at the standard limits".to_owned() } else { format!("{}× the collections and images per collection", facts.collection_factor) }}</li>
                         </ul>
@@ -166,7 +166,7 @@ fn Packs(view: PricingView) -> impl IntoView {
                     view! {
                         <li class="card flex items-center justify-between gap-4" data-pack=pack.code>
                             <div>
-                                <p class="font-semibold text-ink">{format!("{} credits", pack.credits)}</p>
+                                <p class="font-semibold text-ink">{format!("{} credits", grouped(pack.credits))}</p>
                                 <p class="text-sm text-muted">{dollars(pack.cents)}</p>
                             </div>
                             {button}
@@ -202,7 +202,7 @@ fn Comparison() -> impl IntoView {
                     <tbody>
                         {row("Monthly price", |facts| dollars(facts.monthly_cents))}
                         {row("Yearly price", |facts| dollars(facts.yearly_cents))}
-                        {row("Credits each month", |facts| facts.monthly_credits.to_string())}
+                        {row("Credits each month", |facts| grouped(facts.monthly_credits))}
                         {row("API requests a minute", |facts| facts.api_per_minute.to_string())}
                         {row("Collection limits", |facts| format!("{}×", facts.collection_factor))}
                         {row("Library downloads", |_| "Unlimited, free".to_owned())}
@@ -334,7 +334,7 @@ fn Credits(view: BillingView) -> impl IntoView {
             <div class="flex flex-wrap items-end justify-between gap-4">
                 <div>
                     <h2 id="credits-heading" class="text-sm font-medium text-muted">"Credits"</h2>
-                    <p class="mt-1 font-display text-4xl font-semibold text-ink" data-testid="balance">{balance}</p>
+                    <p class="mt-1 font-display text-4xl font-semibold text-ink" data-testid="balance">{grouped(balance)}</p>
                 </div>
                 <a href="/pricing#credits" class="btn-secondary">"Buy credits"</a>
             </div>
@@ -375,9 +375,9 @@ fn History(entries: Vec<LedgerEntry>) -> impl IntoView {
                             <td class="py-2 pr-4 text-ink">{entry.reason.label()}</td>
                             <td class="py-2 pr-4 text-muted break-all">{entry.reference}</td>
                             <td class={if entry.amount > 0 { "py-2 pr-4 text-right font-medium text-accent" } else { "py-2 pr-4 text-right font-medium text-ink" }}>
-                                {if entry.amount > 0 { format!("+{}", entry.amount) } else { format!("−{}", -entry.amount) }}
+                                {if entry.amount > 0 { format!("+{}", grouped(entry.amount)) } else { grouped(entry.amount) }}
                             </td>
-                            <td class="py-2 text-right text-muted">{entry.balance_after}</td>
+                            <td class="py-2 text-right text-muted">{grouped(entry.balance_after)}</td>
                         </tr>
                     }).collect_view()}
                 </tbody>
@@ -400,11 +400,11 @@ pub fn CheckoutSuccessPage() -> impl IntoView {
                     let (heading, body) = match outcome {
                         CheckoutOutcome::Subscribed { plan, balance } => (
                             format!("You are on {} now", plan.name()),
-                            format!("Thank you. Your plan is active and your balance is {balance} credits."),
+                            format!("Thank you. Your plan is active and your balance is {} credits.", grouped(balance)),
                         ),
                         CheckoutOutcome::Credits { credits } => (
                             "Your credits are in".to_owned(),
-                            format!("Thank you. {credits} credits were added to your balance."),
+                            format!("Thank you. {} credits were added to your balance.", grouped(credits)),
                         ),
                         CheckoutOutcome::Pending => (
                             "Your payment is on its way".to_owned(),
