@@ -14,10 +14,6 @@ CREATE TABLE billing_accounts (
     price_id TEXT,
     current_period_end BIGINT,
     cancel_at_period_end BIGINT NOT NULL DEFAULT 0 CHECK (cancel_at_period_end IN (0, 1)),
-    -- The period whose plan credits were granted, and how many: an upgrade inside it tops
-    -- the grant up to the new plan's amount; a new period grants in full.
-    granted_period_end BIGINT,
-    granted_credits BIGINT NOT NULL DEFAULT 0,
     synced_at BIGINT NOT NULL DEFAULT 0,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL

@@ -399,6 +399,61 @@ async fn events_out_of_order_never_move_a_subscription_backwards_and_upgrades_to
 }
 
 #[tokio::test]
+async fn invoices_of_one_period_handled_at_once_grant_the_highest_plan_exactly() {
+    use app::features::billing::{
+        account::grant_for_invoice,
+        stripe::{PriceRef, Subscription, SubscriptionItem, SubscriptionItems},
+    };
+    let stripe = FakeStripe::start().await;
+    let app = app_with_stripe(&stripe).await;
+    let (user_id, _) = member(&app, "race@example.org").await;
+    let payments = app.state.payments.clone().unwrap();
+    let on = |price: &str| Subscription {
+        id: "sub_race".into(),
+        customer: "cus_race".into(),
+        status: "active".into(),
+        cancel_at_period_end: false,
+        current_period_end: None,
+        items: SubscriptionItems {
+            data: vec![SubscriptionItem {
+                price: PriceRef { id: price.into() },
+                current_period_end: Some(fake_stripe::PERIOD_END),
+            }],
+        },
+        latest_invoice: None,
+    };
+    let (pro, studio) = (
+        on(fake_stripe::PRICE_PRO_MONTHLY),
+        on(fake_stripe::PRICE_STUDIO_MONTHLY),
+    );
+    // The first invoice and an upgrade's proration invoice, each delivered three times,
+    // all handled at the same moment.
+    let grants = (0..6).map(|n| {
+        let (db, payments) = (app.state.db.clone(), payments.clone());
+        let (subscription, invoice) = if n % 2 == 0 {
+            (pro.clone(), "in_first")
+        } else {
+            (studio.clone(), "in_upgrade")
+        };
+        tokio::spawn(
+            async move { grant_for_invoice(&db, &payments, user_id, &subscription, invoice, now_unix()).await },
+        )
+    });
+    let mut added = 0;
+    for grant in grants.collect::<Vec<_>>() {
+        added += grant.await.unwrap().unwrap();
+    }
+    assert_eq!(added, 5_000);
+    assert_eq!(balance(&app, user_id).await, 5_000);
+    assert_eq!(
+        count_rows(&app, "credit_ledger").await,
+        2,
+        "Pro's tier and Studio's further tier"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_pack_is_bought_once_and_a_refund_takes_its_credits_back() {
     let stripe = FakeStripe::start().await;
     let app = app_with_stripe(&stripe).await;

@@ -115,13 +115,18 @@ pub async fn apply_subscription(
     Ok(Some(user_id))
 }
 
-/// Grants the credits of the period a paid invoice opened, under the invoice's key so a
-/// redelivered invoice grants nothing more. The rule for plan changes:
+/// Grants the credits of the period a paid invoice belongs to. The rule for plan changes:
 /// - a new period grants the plan's full amount for it (a yearly period, twelve months');
-/// - an upgrade inside a period already granted tops the grant up to the new plan's
-///   amount (the proration invoice Stripe raises for it is the one that does this);
+/// - an upgrade inside a period tops the grant up to the new plan's amount (the proration
+///   invoice Stripe raises for it is the one that does this);
 /// - a downgrade or cancellation takes back nothing: credits already granted stay and
 ///   never expire, and the smaller plan grants from its next period.
+///
+/// A period's credits are granted in tiers, one ledger entry per plan level reached, each
+/// under its own key (`period:<subscription>:<period end>:<plan>`): Pro's 1,000, then the
+/// 4,000 more that make Studio's 5,000. Whatever order invoices and their redeliveries
+/// are handled in, even at the same moment, each tier is granted once, so the period
+/// ends up with exactly the highest plan paid for. Returns the credits added now.
 pub async fn grant_for_invoice(
     db: &Database,
     payments: &Payments,
@@ -139,40 +144,29 @@ pub async fn grant_for_invoice(
     let Some(period_end) = subscription.period_end() else {
         return Ok(0);
     };
-    let row = sqlx::query("SELECT granted_period_end, granted_credits FROM billing_accounts WHERE user_id = $1")
-        .bind(user_id)
-        .fetch_optional(db.pool())
-        .await?;
-    let (granted_end, granted): (Option<i64>, i64) = match row {
-        Some(row) => (row.try_get(0)?, row.try_get(1)?),
-        None => (None, 0),
-    };
     let target = plan.period_credits(interval);
-    let already = if granted_end == Some(period_end) { granted } else { 0 };
-    let amount = target - already;
-    if amount > 0 {
-        let reference = format!("{} plan, {} — invoice {invoice_id}", plan.name(), interval.code());
-        ledger::grant(
-            db,
-            user_id,
-            amount,
-            Reason::PlanGrant,
-            &reference,
-            &format!("invoice:{invoice_id}"),
-            now,
-        )
-        .await?;
+    let mut below = 0;
+    let mut added = 0;
+    for tier in Plan::PAID {
+        let level = tier.period_credits(interval);
+        if level > target {
+            break;
+        }
+        let amount = level - below;
+        below = level;
+        if amount <= 0 {
+            continue;
+        }
+        let reference = format!("{} plan, {} — invoice {invoice_id}", tier.name(), interval.code());
+        let key = format!("period:{}:{period_end}:{}", subscription.id, tier.code());
+        match ledger::grant(db, user_id, amount, Reason::PlanGrant, &reference, &key, now).await {
+            Ok(recorded) if !recorded.replayed => added += amount,
+            // Granted before (perhaps, after a change of interval, as another amount).
+            Ok(_) | Err(ledger::LedgerError::KeyConflict(_)) => {}
+            Err(error) => return Err(error.into()),
+        }
     }
-    sqlx::query(
-        "UPDATE billing_accounts SET granted_period_end = $2, granted_credits = $3, updated_at = $4 WHERE user_id = $1",
-    )
-    .bind(user_id)
-    .bind(period_end)
-    .bind(already.max(target))
-    .bind(now)
-    .execute(db.pool())
-    .await?;
-    Ok(amount.max(0))
+    Ok(added)
 }
 
 /// The plan whose limits and grants apply to the member now.

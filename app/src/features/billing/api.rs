@@ -318,8 +318,8 @@ pub async fn confirm_checkout(session_id: String) -> Result<CheckoutOutcome, App
             let Some((user_id, subscription)) = synced else {
                 return Ok(CheckoutOutcome::Pending);
             };
-            // The first invoice is paid when the session is: its credits are granted under
-            // the invoice's key, so the webhook for it later grants nothing more.
+            // The first invoice is paid when the session is: the period's credits are granted
+            // under the period's keys, so the webhook for it later grants nothing more.
             if let Some(invoice) = &subscription.latest_invoice {
                 super::account::grant_for_invoice(&state.db, payments, user_id, &subscription, invoice, now_unix())
                     .await

@@ -545,7 +545,7 @@ pub const CATEGORIES: &[DataCategory] = &[
     },
     DataCategory {
         name: "Billing",
-        data: "the member's Stripe customer and subscription ids, the plan, the subscription's status, price, renewal date and whether it is cancelled, the credits granted for the current period, and the credit packs bought (pack, credits, Checkout and payment ids, when, whether refunded); never a card, an address or any other payment detail, which Stripe holds",
+        data: "the member's Stripe customer and subscription ids, the plan, the subscription's status, price, renewal date and whether it is cancelled, and the credit packs bought (pack, credits, Checkout and payment ids, when, whether refunded); never a card, an address or any other payment detail, which Stripe holds",
         stores: &[
             Store {
                 table: "billing_accounts",
@@ -557,8 +557,6 @@ pub const CATEGORIES: &[DataCategory] = &[
                     "price_id",
                     "current_period_end",
                     "cancel_at_period_end",
-                    "granted_period_end",
-                    "granted_credits",
                     "synced_at",
                     "created_at",
                     "updated_at",
