@@ -112,6 +112,7 @@ export async function startFakeStripe() {
       };
       subscriptions.set(subscription.id, subscription);
       session.subscription = subscription.id;
+      session.invoice = subscription.latest_invoice;
       await sendEvent('checkout.session.completed', session);
       await sendEvent('customer.subscription.created', subscription);
       await sendEvent('invoice.paid', { id: subscription.latest_invoice, object: 'invoice', customer: session.customer, subscription: subscription.id });

@@ -52,9 +52,9 @@ test('pricing → checkout → billing shows Pro and its credits → the portal 
   // Yearly prices show on request, through the link, without a reload of the data.
   await page.getByRole('link', { name: /Yearly/ }).click();
   await page.waitForURL(/billing=yearly/);
-  await page.locator('[data-plan="pro"]').getByText('$120').waitFor();
+  await page.locator('[data-plan="pro"]').getByText('$120', { exact: true }).waitFor();
   await page.getByRole('link', { name: 'Monthly' }).click();
-  await page.locator('[data-plan="pro"]').getByText('$12').waitFor();
+  await page.locator('[data-plan="pro"]').getByText('$12', { exact: true }).waitFor();
   await page.screenshot({ path: '/tmp/atelier-pricing.png', fullPage: true });
 
   await page.locator('[data-plan="pro"]').getByRole('button', { name: 'Choose Pro' }).click();

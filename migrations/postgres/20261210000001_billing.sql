@@ -37,5 +37,7 @@ CREATE INDEX credit_purchases_by_member ON credit_purchases (user_id);
 CREATE TABLE stripe_events (
     event_id TEXT PRIMARY KEY,
     event_type TEXT NOT NULL,
-    received_at BIGINT NOT NULL
+    received_at BIGINT NOT NULL,
+    -- The job that handles it, so a redelivery can retry one that gave up.
+    job_id BIGINT
 );

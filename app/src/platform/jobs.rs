@@ -135,8 +135,9 @@ impl JobQueue {
         conn: &mut sqlx::AnyConnection,
         kind: &str,
         payload: &impl Serialize,
+        max_attempts: i64,
     ) -> Result<i64, sqlx::Error> {
-        insert_job(conn, kind, payload, now_unix(), DEFAULT_MAX_ATTEMPTS).await
+        insert_job(conn, kind, payload, now_unix(), max_attempts).await
     }
 
     /// Takes the oldest due job of one of `kinds`, marking it running for `worker`.

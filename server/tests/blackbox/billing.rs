@@ -240,16 +240,22 @@ async fn checkout_shows_the_plan_before_any_webhook_and_grants_credits_once() {
     // A second submission of the same form reuses the session: same operation, same key.
     let again = checkout(&app, &stripe, &cookie, "pro", "monthly").await;
     assert_eq!(again, session);
+    // Back from Checkout on the same page, choosing something else is a new session.
+    let other = checkout(&app, &stripe, &cookie, "studio", "yearly").await;
+    assert_ne!(other, session);
     let creates: Vec<_> = stripe.requests().into_iter().filter(|r| r.method == "POST").collect();
     let customer_keys: Vec<_> = creates
         .iter()
         .filter(|r| r.path == "/v1/customers")
         .map(|r| r.idempotency_key.clone())
         .collect();
-    assert_eq!(
-        customer_keys,
-        vec![Some(format!("customer:{user_id}"))],
-        "one customer, keyed by the member"
+    assert_eq!(customer_keys.len(), 1, "one customer: {customer_keys:?}");
+    assert!(
+        customer_keys[0]
+            .as_deref()
+            .unwrap()
+            .starts_with(&format!("customer:{user_id}:")),
+        "keyed by the member and when the account was made: {customer_keys:?}"
     );
     for create in &creates {
         assert!(
@@ -261,7 +267,7 @@ async fn checkout_shows_the_plan_before_any_webhook_and_grants_credits_once() {
     let checkout_request = creates.iter().find(|r| r.path == "/v1/checkout/sessions").unwrap();
     assert_eq!(
         checkout_request.idempotency_key.as_deref(),
-        Some(format!("checkout:{user_id}:{OPERATION}").as_str())
+        Some(format!("checkout:{user_id}:{OPERATION}:{}", fake_stripe::PRICE_PRO_MONTHLY).as_str())
     );
     assert_eq!(checkout_request.form["mode"], "subscription");
     assert_eq!(
@@ -306,6 +312,16 @@ async fn checkout_shows_the_plan_before_any_webhook_and_grants_credits_once() {
     assert_eq!(count_rows(&app, "credit_ledger").await, 1);
     assert_eq!(count_rows(&app, "stripe_events").await, 2);
 
+    // At renewal the subscription moves on before its invoice is paid: reloading the old
+    // success page grants nothing for the new period.
+    stripe.update_subscription(&subscription, |sub| {
+        sub["items"]["data"][0]["current_period_end"] = json!(fake_stripe::PERIOD_END + 30 * 86_400);
+        sub["latest_invoice"] = json!("in_renewal_unpaid");
+    });
+    app.page_with_cookie(&format!("/billing/success?session_id={session}"), &cookie)
+        .await;
+    assert_eq!(balance(&app, user_id).await, 1000);
+
     // Subscribed already: a second checkout is refused with the way to change plans.
     let refused = post_form(
         &app,
@@ -333,6 +349,15 @@ async fn events_out_of_order_never_move_a_subscription_backwards_and_upgrades_to
     let session = checkout(&app, &stripe, &cookie, "pro", "monthly").await;
     let subscription = stripe.pay(&session);
     let object = stripe.subscription(&subscription);
+
+    // An event whose job gave up (Stripe could not find the subscription yet), resent from
+    // Stripe's dashboard, is handled anew.
+    stripe.hide(&subscription);
+    deliver(&app, "evt_early", "customer.subscription.updated", object.clone()).await;
+    assert_eq!(billing_row(&app, user_id).await.1, None);
+    stripe.show(&subscription);
+    deliver(&app, "evt_early", "customer.subscription.updated", object.clone()).await;
+    assert_eq!(billing_row(&app, user_id).await.1.as_deref(), Some("active"));
 
     // `updated` arrives before `created`: each re-reads Stripe, so the plan is active.
     deliver(&app, "evt_u", "customer.subscription.updated", object.clone()).await;
@@ -401,7 +426,7 @@ async fn events_out_of_order_never_move_a_subscription_backwards_and_upgrades_to
 #[tokio::test]
 async fn invoices_of_one_period_handled_at_once_grant_the_highest_plan_exactly() {
     use app::features::billing::{
-        account::grant_for_invoice,
+        account::{apply_subscription, grant_for_invoice},
         stripe::{PriceRef, Subscription, SubscriptionItem, SubscriptionItems},
     };
     let stripe = FakeStripe::start().await;
@@ -450,6 +475,29 @@ async fn invoices_of_one_period_handled_at_once_grant_the_highest_plan_exactly()
         2,
         "Pro's tier and Studio's further tier"
     );
+
+    // A reading of Stripe older than the stored one never replaces it.
+    sqlx::query("INSERT INTO billing_accounts (user_id, stripe_customer_id, created_at, updated_at) VALUES ($1, 'cus_race', 0, 0)")
+        .bind(user_id)
+        .execute(app.state.db.pool())
+        .await
+        .unwrap();
+    let mut cancelled = pro.clone();
+    cancelled.status = "canceled".into();
+    let apply = |subscription: Subscription, read_at: i64| {
+        let (db, payments) = (app.state.db.clone(), payments.clone());
+        async move {
+            apply_subscription(&db, &payments, &subscription, read_at, now_unix())
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(apply(studio.clone(), 2_000).await, Some(user_id));
+    apply(cancelled.clone(), 1_000).await;
+    assert_eq!(billing_row(&app, user_id).await.0, "studio");
+    assert_eq!(billing_row(&app, user_id).await.1.as_deref(), Some("active"));
+    apply(cancelled, 3_000).await;
+    assert_eq!(billing_row(&app, user_id).await.1.as_deref(), Some("canceled"));
     app.stop().await;
 }
 
@@ -640,6 +688,17 @@ async fn deleting_the_account_deletes_the_stripe_customer_and_the_billing_rows()
 
     let now = now_unix();
     deletion::schedule(&app.state.db, user_id, now, 30).await.unwrap();
+    // Where payments are not configured (any more), the customer would be left at Stripe,
+    // still charged: the account waits.
+    let waiting = deletion::run_due(&app.state.db, &app.state.media, None, now + 31 * 86_400)
+        .await
+        .unwrap();
+    assert!(waiting.is_empty());
+    assert_eq!(count_rows(&app, "billing_accounts").await, 1);
+    // Once due, the deletion can no longer be cancelled halfway.
+    assert!(!deletion::cancel(&app.state.db, user_id, now + 31 * 86_400)
+        .await
+        .unwrap());
     let deleted = deletion::run_due(
         &app.state.db,
         &app.state.media,

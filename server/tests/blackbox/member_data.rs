@@ -457,15 +457,32 @@ async fn deletion_needs_the_password_signs_out_everywhere_and_after_the_grace_pe
         );
     }
 
+    // Ada is a Stripe customer: deletion deletes her there too (here, at a fake Stripe).
+    let stripe = support::fake_stripe::FakeStripe::start().await;
+    let mut settings = std::collections::HashMap::new();
+    stripe.configure(&mut settings);
+    let payments = app::features::billing::stripe::Payments::new(
+        app::features::billing::stripe::StripeSettings::from_lookup(|name| settings.get(name).cloned())
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
     let now = now_unix();
-    let early = deletion::run_due(&app.state.db, &app.state.media, None, now + 29 * DAY)
+    let early = deletion::run_due(&app.state.db, &app.state.media, Some(&payments), now + 29 * DAY)
         .await
         .unwrap();
     assert!(early.is_empty(), "nothing happens inside the grace period");
-    let deleted = deletion::run_due(&app.state.db, &app.state.media, None, now + 30 * DAY + 60)
+    let deleted = deletion::run_due(&app.state.db, &app.state.media, Some(&payments), now + 30 * DAY + 60)
         .await
         .unwrap();
     assert_eq!(deleted.len(), 1);
+    assert!(
+        stripe
+            .requests()
+            .iter()
+            .any(|request| request.method == "DELETE" && request.path == "/v1/customers/cus_ada"),
+        "the Stripe customer is deleted"
+    );
     assert_eq!(deleted[0].user_id, id);
     assert_eq!(
         deleted[0].files_removed, 3,

@@ -49,7 +49,11 @@ pub async fn ensure_customer(
     if let Some(customer) = customer_of(db, user_id).await? {
         return Ok(customer);
     }
-    let customer = payments.create_customer(user_id, email, name).await?;
+    let created_at: i64 = sqlx::query_scalar("SELECT created_at FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_one(db.pool())
+        .await?;
+    let customer = payments.create_customer(user_id, created_at, email, name).await?;
     sqlx::query(
         "INSERT INTO billing_accounts (user_id, stripe_customer_id, created_at, updated_at) VALUES ($1, $2, $3, $3) \
          ON CONFLICT (user_id) DO NOTHING",

@@ -292,6 +292,7 @@ pub async fn confirm_checkout(session_id: String) -> Result<CheckoutOutcome, App
     let state = app_state();
     let payments = server::payments(&state)?;
     let member = guard::require_member().await?;
+    guard::limit(&state.auth_limits.payments, &member.user_id.to_string())?;
     let valid = session_id.starts_with("cs_")
         && session_id.len() <= 255
         && session_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
@@ -318,9 +319,14 @@ pub async fn confirm_checkout(session_id: String) -> Result<CheckoutOutcome, App
             let Some((user_id, subscription)) = synced else {
                 return Ok(CheckoutOutcome::Pending);
             };
-            // The first invoice is paid when the session is: the period's credits are granted
-            // under the period's keys, so the webhook for it later grants nothing more.
-            if let Some(invoice) = &subscription.latest_invoice {
+            // The session's own invoice is paid when the session is: while it is still the
+            // subscription's latest, its period's credits are granted here (under the
+            // period's keys, so the webhook later grants nothing more). A later period's
+            // credits wait for its own paid invoice, however often this page is reloaded.
+            let own_invoice = session.invoice.as_ref().filter(|invoice| {
+                subscription.latest_invoice.as_ref() == Some(*invoice) && super::is_live(&subscription.status)
+            });
+            if let Some(invoice) = own_invoice {
                 super::account::grant_for_invoice(&state.db, payments, user_id, &subscription, invoice, now_unix())
                     .await
                     .map_err(server::billing_failed)?;

@@ -91,7 +91,10 @@ impl Handling<'_> {
     async fn run(&self) -> Result<()> {
         let event = self.event;
         match event.kind.as_str() {
-            "checkout.session.completed" => self.checkout_completed().await,
+            // A slower payment method completes the session unpaid, then pays later.
+            "checkout.session.completed" | "checkout.session.async_payment_succeeded" => {
+                self.checkout_completed().await
+            }
             "customer.subscription.created" | "customer.subscription.updated" | "customer.subscription.deleted" => {
                 sync_subscription(&self.job.db, self.payments, &event.object)
                     .await

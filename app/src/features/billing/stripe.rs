@@ -187,6 +187,8 @@ pub struct CheckoutSession {
     /// `paid`, `unpaid` or `no_payment_required`.
     pub payment_status: String,
     pub payment_intent: Option<String>,
+    /// The invoice the session paid (subscription mode: the subscription's first).
+    pub invoice: Option<String>,
     pub metadata: Option<HashMap<String, String>>,
 }
 
@@ -285,14 +287,17 @@ impl Payments {
             .await?)
     }
 
-    /// A Stripe customer bound to the member: the key is the member id, so two checkouts
-    /// started at once make one customer.
-    pub async fn create_customer(&self, user_id: i64, email: &str, name: &str) -> CallResult<String> {
+    /// A Stripe customer bound to the member: the key is the member id and when the
+    /// account was made (an id alone can come back on SQLite after an account is
+    /// deleted), so two checkouts started at once make one customer.
+    pub async fn create_customer(&self, user_id: i64, created_at: i64, email: &str, name: &str) -> CallResult<String> {
         let request = stripe_core::customer::CreateCustomer::new()
             .email(email)
             .name(name)
             .metadata(HashMap::from([("atelier_member".to_owned(), user_id.to_string())]));
-        let created: Created = self.send_keyed(&request, &format!("customer:{user_id}")).await?;
+        let created: Created = self
+            .send_keyed(&request, &format!("customer:{user_id}:{created_at}"))
+            .await?;
         Ok(created.id)
     }
 
@@ -323,7 +328,12 @@ impl Payments {
             .metadata(metadata)
             .success_url(checkout.success_url)
             .cancel_url(checkout.cancel_url);
-        let key = format!("checkout:{}:{}", checkout.user_id, checkout.operation);
+        // The price is part of the operation: going back from Checkout and choosing
+        // something else on the same page is a new operation, not a replay.
+        let key = format!(
+            "checkout:{}:{}:{}",
+            checkout.user_id, checkout.operation, checkout.price
+        );
         let created: Created = self.send_keyed(&request, &key).await?;
         let url = created
             .url

@@ -218,7 +218,7 @@ fn Faq() -> impl IntoView {
     let items: [(&str, &str); 6] = [
         ("What are credits?", "The currency of making images: a generation, a restyle, an upscale or a chat reply each costs credits. Browsing and downloading the library never does."),
         ("Do credits expire?", "No. Credits from your plan and from packs stay until you use them, also after you cancel."),
-        ("What happens when I change plans?", "Upgrading takes effect at once: Stripe charges the difference for the rest of the period and we top your credits up to the new plan's amount for it. Downgrading takes effect at your next renewal; credits you already have stay."),
+        ("What happens when I change plans?", "Upgrading takes effect at once: Stripe charges the difference for the rest of the period, and once it is paid we top your credits up to the new plan's amount for it. Downgrading takes effect at your next renewal; credits you already have stay."),
         ("How do I cancel?", "Open Manage billing on your billing page. Your plan runs to the end of the period you paid for, then you are on Free."),
         ("Where is my card kept?", "With Stripe, who takes the payment. Atelier stores only your Stripe customer and subscription ids and your plan's state — never a card number or an address."),
         ("Can I get a refund?", "Write to us. If a credit pack is refunded, the credits it added are taken back, as many as are left."),

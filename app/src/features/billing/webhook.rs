@@ -14,9 +14,15 @@ pub const TOLERANCE_SECONDS: i64 = 300;
 /// The job that handles a recorded event.
 pub const EVENT_JOB: &str = "billing.stripe_event";
 
+/// Stripe is told 200 before the work is done and will not deliver the event again, so
+/// its job keeps trying for about a day (the delay doubles up to an hour) through an
+/// outage of Stripe's API or ours.
+pub const EVENT_ATTEMPTS: i64 = 30;
+
 /// The event types Atelier acts on; others are acknowledged and recorded only.
-pub const HANDLED: [&str; 7] = [
+pub const HANDLED: [&str; 8] = [
     "checkout.session.completed",
+    "checkout.session.async_payment_succeeded",
     "customer.subscription.created",
     "customer.subscription.updated",
     "customer.subscription.deleted",
@@ -60,7 +66,7 @@ pub fn verify_signature(
     if signatures.is_empty() {
         return Err(SignatureError::Malformed);
     }
-    if (now - timestamp).abs() > TOLERANCE_SECONDS {
+    if now.abs_diff(timestamp) > TOLERANCE_SECONDS.unsigned_abs() {
         return Err(SignatureError::Stale);
     }
     for secret in secrets {
@@ -197,10 +203,26 @@ pub async fn receive(
     .await?
     .rows_affected();
     if inserted == 0 {
+        drop(tx);
+        // Resent by hand from Stripe's dashboard after its job gave up: try again.
+        let job: Option<Option<i64>> = sqlx::query_scalar("SELECT job_id FROM stripe_events WHERE event_id = $1")
+            .bind(&event_id)
+            .fetch_optional(db.pool())
+            .await?;
+        if let Some(Some(job)) = job {
+            if JobQueue::new(db.clone()).retry(job).await? {
+                tracing::info!(event = %event_id, job, "a failed Stripe event was delivered again and is queued anew");
+            }
+        }
         return Ok(Received::Duplicate);
     }
     if HANDLED.contains(&kind.as_str()) {
-        JobQueue::enqueue_in(&mut tx, EVENT_JOB, &event).await?;
+        let job = JobQueue::enqueue_in(&mut tx, EVENT_JOB, &event, EVENT_ATTEMPTS).await?;
+        sqlx::query("UPDATE stripe_events SET job_id = $2 WHERE event_id = $1")
+            .bind(&event_id)
+            .bind(job)
+            .execute(&mut *tx)
+            .await?;
     }
     tx.commit().await?;
     Ok(Received::New)

@@ -61,11 +61,14 @@ pub async fn scheduled(db: &Database, user_id: i64) -> Result<Option<i64>, sqlx:
 }
 
 /// Cancels a scheduled deletion; the account stays as it is. Returns whether one was.
+/// Only inside the grace period: once it has ended the deletion may be under way (its
+/// Stripe customer deleted first), so it can no longer be stopped halfway.
 pub async fn cancel(db: &Database, user_id: i64, now: i64) -> Result<bool, sqlx::Error> {
     let mut tx = db.pool().begin().await?;
     let request_id: Option<Option<i64>> =
-        sqlx::query_scalar("DELETE FROM account_deletions WHERE user_id = $1 RETURNING request_id")
+        sqlx::query_scalar("DELETE FROM account_deletions WHERE user_id = $1 AND due_at > $2 RETURNING request_id")
             .bind(user_id)
+            .bind(now)
             .fetch_optional(&mut *tx)
             .await?;
     let Some(request_id) = request_id else {
@@ -130,8 +133,17 @@ async fn delete_stripe_customer(db: &Database, payments: Option<&Payments>, user
             .bind(user_id)
             .fetch_optional(db.pool())
             .await?;
-    let (Some(customer), Some(payments)) = (customer, payments) else {
+    let Some(customer) = customer else {
         return Ok(true);
+    };
+    let Some(payments) = payments else {
+        // The customer (and any subscription) would be left at Stripe, still charged.
+        tracing::error!(
+            user_id,
+            "an account with a Stripe customer is due for deletion, but payments are not configured: \
+             configure ATELIER_STRIPE_* so the customer can be deleted too; the account waits"
+        );
+        return Ok(false);
     };
     match payments.delete_customer(&customer).await {
         Ok(()) => Ok(true),

@@ -49,8 +49,10 @@ struct Account {
     customers: HashMap<String, Value>,
     sessions: HashMap<String, Value>,
     subscriptions: HashMap<String, Value>,
-    /// Answers already given, by idempotency key.
-    replies: HashMap<String, Value>,
+    /// Subscriptions answered with 404 for now (as if Stripe could not find them yet).
+    hidden: Vec<String>,
+    /// Answers already given, and the parameters they were given for, by idempotency key.
+    replies: HashMap<String, (HashMap<String, String>, Value)>,
     requests: Vec<Recorded>,
 }
 
@@ -149,11 +151,16 @@ impl FakeStripe {
         } else {
             account.id("pi")
         };
+        let invoice = account
+            .subscriptions
+            .get(&made)
+            .map(|sub| sub["latest_invoice"].clone());
         let session = account.sessions.get_mut(session_id).unwrap();
         session["status"] = json!("complete");
         session["payment_status"] = json!("paid");
         if session["mode"] == "subscription" {
             session["subscription"] = json!(made);
+            session["invoice"] = invoice.unwrap_or(Value::Null);
         } else {
             session["payment_intent"] = json!(made);
         }
@@ -162,6 +169,15 @@ impl FakeStripe {
 
     pub fn subscription(&self, id: &str) -> Value {
         self.account.lock().unwrap().subscriptions[id].clone()
+    }
+
+    /// Answers 404 for this subscription until `show`.
+    pub fn hide(&self, id: &str) {
+        self.account.lock().unwrap().hidden.push(id.to_owned());
+    }
+
+    pub fn show(&self, id: &str) {
+        self.account.lock().unwrap().hidden.retain(|hidden| hidden != id);
     }
 
     /// Changes a subscription as Stripe would after a portal visit or a failed payment.
@@ -229,9 +245,21 @@ fn intake(
         method: method.to_string(),
         path,
         idempotency_key: idempotency_key.clone(),
-        form,
+        form: form.clone(),
     });
-    Ok(idempotency_key.and_then(|key| account.replies.get(&key).cloned()))
+    match idempotency_key.and_then(|key| account.replies.get(&key).cloned()) {
+        // Stripe refuses a key reused with other parameters.
+        Some((first, _)) if first != form => Err(Box::new(
+            (
+                StatusCode::BAD_REQUEST,
+                Json(json!({ "error": { "type": "idempotency_error",
+                    "message": "Keys for idempotent requests can only be used with the same parameters they were first used with." } })),
+            )
+                .into_response(),
+        )),
+        Some((_, reply)) => Ok(Some(reply)),
+        None => Ok(None),
+    }
 }
 
 /// This fake's own origin, for the hosted pages' URLs.
@@ -242,7 +270,8 @@ fn base_url(headers: &HeaderMap) -> String {
 
 fn remember(account: &mut Account, headers: &HeaderMap, reply: &Value) {
     if let Some(key) = headers.get("idempotency-key").and_then(|v| v.to_str().ok()) {
-        account.replies.insert(key.to_owned(), reply.clone());
+        let form = last_form(account);
+        account.replies.insert(key.to_owned(), (form, reply.clone()));
     }
 }
 
@@ -366,7 +395,7 @@ async fn get_subscription(State(account): State<Shared>, headers: HeaderMap, Pat
     ) {
         return *response;
     }
-    match account.subscriptions.get(&id) {
+    match account.subscriptions.get(&id).filter(|_| !account.hidden.contains(&id)) {
         Some(subscription) => Json(subscription.clone()).into_response(),
         None => error(StatusCode::NOT_FOUND, &format!("No such subscription: '{id}'")),
     }
