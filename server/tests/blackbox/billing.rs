@@ -5,6 +5,7 @@
 //! upgrade, packs bought and refunded, the portal, a failed payment, plan limits, and the
 //! Stripe customer deleted with the account.
 
+use crate::collections::{fields, owned_post};
 use crate::support::{
     count_rows,
     fake_stripe::{self, event, FakeStripe, PREVIOUS_WEBHOOK_SECRET, WEBHOOK_SECRET},
@@ -40,14 +41,7 @@ async fn member(app: &TestApp, email: &str) -> (i64, String) {
 
 /// A form post as a browser without script makes it (so a redirect is a 303 to follow).
 async fn browser_post(app: &TestApp, path: &str, cookie: &str, form: &[(&str, &str)]) -> reqwest::Response {
-    app.client
-        .post(app.url(path))
-        .header("cookie", cookie)
-        .header("accept", BROWSER_ACCEPT)
-        .form(form)
-        .send()
-        .await
-        .unwrap()
+    owned_post(app, path, cookie, Some(BROWSER_ACCEPT), fields(form)).await
 }
 
 async fn webhook(app: &TestApp, body: &str, signature: Option<&str>) -> reqwest::Response {

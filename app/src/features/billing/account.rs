@@ -24,16 +24,14 @@ pub enum BillingError {
     Database(#[from] sqlx::Error),
 }
 
-type Result<T> = std::result::Result<T, BillingError>;
+type Result<T, E = BillingError> = std::result::Result<T, E>;
 
 /// The member's Stripe customer id, if they have one.
-pub async fn customer_of(db: &Database, user_id: i64) -> Result<Option<String>> {
-    Ok(
-        sqlx::query_scalar("SELECT stripe_customer_id FROM billing_accounts WHERE user_id = $1")
-            .bind(user_id)
-            .fetch_optional(db.pool())
-            .await?,
-    )
+pub async fn customer_of(db: &Database, user_id: i64) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT stripe_customer_id FROM billing_accounts WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_optional(db.pool())
+        .await
 }
 
 /// The member's customer, made at Stripe the first time. Two calls at once make one
@@ -66,13 +64,11 @@ pub async fn ensure_customer(
     Ok(customer_of(db, user_id).await?.unwrap_or(customer))
 }
 
-pub async fn member_of_customer(db: &Database, customer: &str) -> Result<Option<i64>> {
-    Ok(
-        sqlx::query_scalar("SELECT user_id FROM billing_accounts WHERE stripe_customer_id = $1")
-            .bind(customer)
-            .fetch_optional(db.pool())
-            .await?,
-    )
+pub async fn member_of_customer(db: &Database, customer: &str) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT user_id FROM billing_accounts WHERE stripe_customer_id = $1")
+        .bind(customer)
+        .fetch_optional(db.pool())
+        .await
 }
 
 /// Stores what Stripe said about a subscription, read at `read_at_ms`. Returns the member

@@ -51,16 +51,28 @@ pub enum CheckoutOutcome {
 
 #[cfg(feature = "ssr")]
 mod server {
-    use crate::{error::AppError, platform::state::AppState};
+    use super::super::stripe::Payments;
+    use crate::{
+        error::AppError,
+        features::accounts::{guard, session::CurrentMember},
+        platform::state::AppState,
+    };
 
     /// The Stripe client, or the message for an instance without payments.
-    pub fn payments(state: &AppState) -> Result<&super::super::stripe::Payments, AppError> {
-        state.payments.as_deref().ok_or_else(|| {
-            AppError::Invalid(
-                "Payments are not set up on this instance of Atelier, so plans and credits cannot be bought here."
-                    .to_owned(),
-            )
-        })
+    pub fn payments(state: &AppState) -> Result<&Payments, AppError> {
+        state
+            .payments
+            .as_deref()
+            .ok_or_else(|| AppError::Invalid(super::super::PAYMENTS_OFF.to_owned()))
+    }
+
+    /// The signed-in member starting something at Stripe: payments must be on, and the
+    /// member within the rate limit for it.
+    pub async fn paying_member(state: &AppState) -> Result<(&Payments, CurrentMember), AppError> {
+        let payments = payments(state)?;
+        let member = guard::require_member().await?;
+        guard::limit(&state.auth_limits.payments, &member.user_id.to_string())?;
+        Ok((payments, member))
     }
 
     pub fn stripe_failed(error: impl std::fmt::Display) -> AppError {
@@ -170,12 +182,10 @@ pub async fn load_pricing() -> Result<PricingView, AppError> {
 /// Starts Stripe Checkout for a plan and sends the member there.
 #[server]
 pub async fn start_checkout(plan: String, interval: String, operation: String) -> Result<(), AppError> {
-    use crate::{features::accounts::guard, platform::state::app_state};
+    use crate::platform::state::app_state;
     let state = app_state();
-    let payments = server::payments(&state)?;
-    let member = guard::require_member().await?;
     let operation = server::operation(&operation)?;
-    guard::limit(&state.auth_limits.payments, &member.user_id.to_string())?;
+    let (payments, member) = server::paying_member(&state).await?;
     let plan = Plan::parse(&plan)
         .filter(|plan| *plan != Plan::Free)
         .ok_or_else(|| AppError::field("plan", "Choose Pro or Studio."))?;
@@ -200,12 +210,10 @@ pub async fn start_checkout(plan: String, interval: String, operation: String) -
 /// Starts Stripe Checkout (payment mode) for a pack of credits.
 #[server]
 pub async fn buy_credits(pack: String, operation: String) -> Result<(), AppError> {
-    use crate::{features::accounts::guard, platform::state::app_state};
+    use crate::platform::state::app_state;
     let state = app_state();
-    let payments = server::payments(&state)?;
-    let member = guard::require_member().await?;
     let operation = server::operation(&operation)?;
-    guard::limit(&state.auth_limits.payments, &member.user_id.to_string())?;
+    let (payments, member) = server::paying_member(&state).await?;
     let pack = super::plans::pack(&pack)
         .filter(|pack| payments.settings.pack_prices.contains_key(pack.code))
         .ok_or_else(|| AppError::field("pack", "Choose one of the packs on sale."))?;
@@ -218,15 +226,12 @@ pub async fn buy_credits(pack: String, operation: String) -> Result<(), AppError
 /// Opens Stripe's billing portal for the member's customer.
 #[server]
 pub async fn open_billing_portal(operation: String) -> Result<(), AppError> {
-    use crate::{features::accounts::guard, platform::state::app_state};
+    use crate::platform::state::app_state;
     let state = app_state();
-    let payments = server::payments(&state)?;
-    let member = guard::require_member().await?;
     let operation = server::operation(&operation)?;
-    guard::limit(&state.auth_limits.payments, &member.user_id.to_string())?;
+    let (payments, member) = server::paying_member(&state).await?;
     let customer = super::account::customer_of(&state.db, member.user_id)
-        .await
-        .map_err(server::billing_failed)?
+        .await?
         .ok_or_else(|| {
             AppError::Invalid("You have no billing account yet: choose a plan or a pack first.".to_owned())
         })?;
@@ -285,14 +290,9 @@ fn ledger_failed(error: super::ledger::LedgerError) -> AppError {
 /// them, so the new plan (and the first period's credits) show before any webhook.
 #[server]
 pub async fn confirm_checkout(session_id: String) -> Result<CheckoutOutcome, AppError> {
-    use crate::{
-        features::accounts::guard,
-        platform::{clock::now_unix, state::app_state},
-    };
+    use crate::platform::{clock::now_unix, state::app_state};
     let state = app_state();
-    let payments = server::payments(&state)?;
-    let member = guard::require_member().await?;
-    guard::limit(&state.auth_limits.payments, &member.user_id.to_string())?;
+    let (payments, member) = server::paying_member(&state).await?;
     let valid = session_id.starts_with("cs_")
         && session_id.len() <= 255
         && session_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');

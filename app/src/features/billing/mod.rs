@@ -20,6 +20,10 @@ pub mod views;
 #[cfg(feature = "ssr")]
 pub mod webhook;
 
+/// What pages and server functions say on an instance without payments.
+pub const PAYMENTS_OFF: &str =
+    "Payments are not set up on this instance of Atelier, so plans and credits cannot be bought here.";
+
 /// Statuses in which a subscription's plan applies. `past_due` keeps it while Stripe
 /// retries the payment; the member is told and can mend it in the portal.
 pub fn is_live(status: &str) -> bool {

@@ -9,7 +9,7 @@ use super::{
     },
     is_live,
     plans::{dollars, grouped, Interval, Plan, PACKS, PLANS},
-    BillingState, LedgerEntry,
+    BillingState, LedgerEntry, PAYMENTS_OFF,
 };
 use crate::{
     dates::format_day,
@@ -22,8 +22,10 @@ use crate::{
 use leptos::{form::ActionForm, prelude::*};
 use leptos_router::hooks::use_query_map;
 
-const NOT_CONFIGURED: &str =
-    "Payments are not set up on this instance of Atelier, so plans and credits cannot be bought here. Everything free stays free.";
+/// The notice where payments are off: the server functions' own sentence, and reassurance.
+fn payments_off() -> String {
+    format!("{PAYMENTS_OFF} Everything free stays free.")
+}
 
 #[component]
 pub fn PricingPage() -> impl IntoView {
@@ -75,7 +77,7 @@ fn PlanCards(view: PricingView, interval: Memo<Interval>) -> impl IntoView {
     let error = action_error(action);
     let pending = action.pending();
     view! {
-        {(!view.configured).then(|| view! { <p class="form-notice mt-8" data-testid="payments-off">{NOT_CONFIGURED}</p> })}
+        {(!view.configured).then(|| view! { <p class="form-notice mt-8" data-testid="payments-off">{payments_off()}</p> })}
         <div class="mt-6"><FormAlert error/></div>
         <ul class="mt-6 grid list-none gap-6 p-0 md:grid-cols-3" data-testid="plans">
             {PLANS.iter().map(|facts| {
@@ -130,7 +132,7 @@ fn PlanCards(view: PricingView, interval: Memo<Interval>) -> impl IntoView {
                 }
             }).collect_view()}
         </ul>
-        {(!view.configured).then(|| view! { <p id="payments-off-note" class="sr-only">{NOT_CONFIGURED}</p> })}
+        {(!view.configured).then(|| view! { <p id="payments-off-note" class="sr-only">{payments_off()}</p> })}
     }
 }
 
@@ -315,7 +317,7 @@ fn PlanSummary(view: BillingView) -> impl IntoView {
             {(view.configured && view.has_customer).then(|| view! {
                 <p class="mt-4 text-sm text-muted">"Manage billing opens Stripe, where you change plan, update your card, see invoices or cancel."</p>
             })}
-            {(!view.configured).then(|| view! { <p class="form-notice mt-4">{NOT_CONFIGURED}</p> })}
+            {(!view.configured).then(|| view! { <p class="form-notice mt-4">{payments_off()}</p> })}
         </section>
     }
 }

@@ -71,12 +71,8 @@ pub fn verify_signature(
     }
     for secret in secrets {
         for signature in &signatures {
-            let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
-            mac.update(timestamp.to_string().as_bytes());
-            mac.update(b".");
-            mac.update(payload);
             // Constant-time comparison.
-            if mac.verify_slice(signature).is_ok() {
+            if mac(secret, timestamp, payload).verify_slice(signature).is_ok() {
                 return Ok(());
             }
         }
@@ -86,11 +82,17 @@ pub fn verify_signature(
 
 /// The signature header for `payload` at `timestamp` under `secret` (tests and fakes).
 pub fn sign(payload: &[u8], secret: &str, timestamp: i64) -> String {
+    let tag = mac(secret, timestamp, payload).finalize().into_bytes();
+    format!("t={timestamp},v1={}", hex::encode(tag))
+}
+
+/// Stripe's signed content: `<timestamp>.<raw body>`, HMAC-SHA256 under the secret.
+fn mac(secret: &str, timestamp: i64, payload: &[u8]) -> Hmac<Sha256> {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
     mac.update(timestamp.to_string().as_bytes());
     mac.update(b".");
     mac.update(payload);
-    format!("t={timestamp},v1={}", hex::encode(mac.finalize().into_bytes()))
+    mac
 }
 
 #[derive(Deserialize)]

@@ -128,12 +128,7 @@ pub async fn run_due(
 
 /// Whether the member has no Stripe customer left (none, or deleted now).
 async fn delete_stripe_customer(db: &Database, payments: Option<&Payments>, user_id: i64) -> Result<bool, sqlx::Error> {
-    let customer: Option<String> =
-        sqlx::query_scalar("SELECT stripe_customer_id FROM billing_accounts WHERE user_id = $1")
-            .bind(user_id)
-            .fetch_optional(db.pool())
-            .await?;
-    let Some(customer) = customer else {
+    let Some(customer) = crate::features::billing::account::customer_of(db, user_id).await? else {
         return Ok(true);
     };
     let Some(payments) = payments else {

@@ -216,14 +216,18 @@ fn error(status: StatusCode, message: &str) -> Response {
         .into_response()
 }
 
-/// Checks the key, records the request, and replays the answer to a repeated key.
+type Form = HashMap<String, String>;
+
+/// Checks the key and the body's encoding and records the request; returns its form and,
+/// for a repeated idempotency key, the first answer (Stripe's refusal when the parameters
+/// differ).
 fn intake(
     account: &mut Account,
     method: Method,
     path: String,
     headers: &HeaderMap,
     body: &str,
-) -> Result<Option<Value>, Box<Response>> {
+) -> Result<(Form, Option<Value>), Box<Response>> {
     let authorised = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -237,10 +241,7 @@ fn intake(
         return Err(Box::new(error(StatusCode::BAD_REQUEST, "bodies are form-encoded")));
     }
     let form: HashMap<String, String> = url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
-    let idempotency_key = headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let idempotency_key = idempotency_key(headers);
     account.requests.push(Recorded {
         method: method.to_string(),
         path,
@@ -257,8 +258,60 @@ fn intake(
             )
                 .into_response(),
         )),
-        Some((_, reply)) => Ok(Some(reply)),
-        None => Ok(None),
+        Some((_, reply)) => Ok((form, Some(reply))),
+        None => Ok((form, None)),
+    }
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// A create (POST): answered by `make` from the form, or by the first answer to a repeated
+/// key, which is remembered with the form it was given for.
+fn create(
+    account: &Shared,
+    path: &str,
+    headers: &HeaderMap,
+    body: &str,
+    // Err names a required parameter that is missing.
+    make: impl FnOnce(&mut Account, &Form) -> Result<Value, &'static str>,
+) -> Response {
+    let mut account = account.lock().unwrap();
+    let form = match intake(&mut account, Method::POST, path.to_owned(), headers, body) {
+        Err(response) => return *response,
+        Ok((_, Some(replayed))) => return Json(replayed).into_response(),
+        Ok((form, None)) => form,
+    };
+    match make(&mut account, &form) {
+        Ok(reply) => {
+            if let Some(key) = idempotency_key(headers) {
+                account.replies.insert(key, (form, reply.clone()));
+            }
+            Json(reply).into_response()
+        }
+        Err(param) => error(StatusCode::BAD_REQUEST, &format!("Missing required param: {param}.")),
+    }
+}
+
+/// A read or delete of one object: `answer` gives it, or `None` for Stripe's 404.
+fn object(
+    account: &Shared,
+    method: Method,
+    path: String,
+    headers: &HeaderMap,
+    answer: impl FnOnce(&mut Account) -> Option<Value>,
+) -> Response {
+    let mut account = account.lock().unwrap();
+    if let Err(response) = intake(&mut account, method, path.clone(), headers, "") {
+        return *response;
+    }
+    match answer(&mut account) {
+        Some(value) => Json(value).into_response(),
+        None => error(StatusCode::NOT_FOUND, &format!("No such object: '{path}'")),
     }
 }
 
@@ -268,162 +321,106 @@ fn base_url(headers: &HeaderMap) -> String {
     format!("http://{host}")
 }
 
-fn remember(account: &mut Account, headers: &HeaderMap, reply: &Value) {
-    if let Some(key) = headers.get("idempotency-key").and_then(|v| v.to_str().ok()) {
-        let form = last_form(account);
-        account.replies.insert(key.to_owned(), (form, reply.clone()));
-    }
-}
-
-fn last_form(account: &Account) -> HashMap<String, String> {
-    account.requests.last().map(|r| r.form.clone()).unwrap_or_default()
-}
-
 async fn create_customer(State(account): State<Shared>, headers: HeaderMap, body: String) -> Response {
-    let mut account = account.lock().unwrap();
-    match intake(&mut account, Method::POST, "/v1/customers".into(), &headers, &body) {
-        Err(response) => return *response,
-        Ok(Some(replayed)) => return Json(replayed).into_response(),
-        Ok(None) => {}
-    }
-    let form = last_form(&account);
-    let id = account.id("cus");
-    let customer = json!({
-        "id": id, "object": "customer", "email": form.get("email"), "name": form.get("name"),
-        "metadata": { "atelier_member": form.get("metadata[atelier_member]") },
-    });
-    account.customers.insert(id, customer.clone());
-    remember(&mut account, &headers, &customer);
-    Json(customer).into_response()
+    create(&account, "/v1/customers", &headers, &body, |account, form| {
+        let id = account.id("cus");
+        let customer = json!({
+            "id": id, "object": "customer", "email": form.get("email"), "name": form.get("name"),
+            "metadata": { "atelier_member": form.get("metadata[atelier_member]") },
+        });
+        account.customers.insert(id, customer.clone());
+        Ok(customer)
+    })
 }
 
 async fn delete_customer(State(account): State<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    let mut account = account.lock().unwrap();
-    if let Err(response) = intake(
-        &mut account,
+    object(
+        &account,
         Method::DELETE,
         format!("/v1/customers/{id}"),
         &headers,
-        "",
-    ) {
-        return *response;
-    }
-    match account.customers.get_mut(&id) {
-        Some(customer) if customer["deleted"] != json!(true) => {
+        |account| {
+            let customer = account.customers.get_mut(&id).filter(|c| c["deleted"] != json!(true))?;
             customer["deleted"] = json!(true);
-            Json(json!({ "id": id, "object": "customer", "deleted": true })).into_response()
-        }
-        _ => error(StatusCode::NOT_FOUND, &format!("No such customer: '{id}'")),
-    }
+            Some(json!({ "id": id, "object": "customer", "deleted": true }))
+        },
+    )
 }
 
 async fn create_session(State(account): State<Shared>, headers: HeaderMap, body: String) -> Response {
     let base = base_url(&headers);
-    let mut account = account.lock().unwrap();
-    match intake(
-        &mut account,
-        Method::POST,
-        "/v1/checkout/sessions".into(),
-        &headers,
-        &body,
-    ) {
-        Err(response) => return *response,
-        Ok(Some(replayed)) => return Json(replayed).into_response(),
-        Ok(None) => {}
-    }
-    let form = last_form(&account);
-    let Some(price) = form.get("line_items[0][price]").cloned() else {
-        return error(StatusCode::BAD_REQUEST, "Missing required param: line_items[0][price].");
-    };
-    let Some(mode) = form.get("mode").cloned() else {
-        return error(StatusCode::BAD_REQUEST, "Missing required param: mode.");
-    };
-    let id = account.id("cs_test");
-    let metadata: serde_json::Map<String, Value> = form
-        .iter()
-        .filter_map(|(key, value)| {
-            let name = key.strip_prefix("metadata[")?.strip_suffix(']')?;
-            Some((name.to_owned(), json!(value)))
-        })
-        .collect();
-    let session = json!({
-        "id": id,
-        "object": "checkout.session",
-        "mode": mode,
-        "status": "open",
-        "payment_status": "unpaid",
-        "customer": form.get("customer"),
-        "client_reference_id": form.get("client_reference_id"),
-        "success_url": form.get("success_url"),
-        "cancel_url": form.get("cancel_url"),
-        "line_items_price": price,
-        "metadata": metadata,
-        "subscription": null,
-        "payment_intent": null,
-        "url": format!("{base}/pay/{id}"),
-    });
-    account.sessions.insert(id, session.clone());
-    remember(&mut account, &headers, &session);
-    Json(session).into_response()
+    create(&account, "/v1/checkout/sessions", &headers, &body, |account, form| {
+        let price = form.get("line_items[0][price]").ok_or("line_items[0][price]")?;
+        let mode = form.get("mode").ok_or("mode")?;
+        let id = account.id("cs_test");
+        let metadata: serde_json::Map<String, Value> = form
+            .iter()
+            .filter_map(|(key, value)| {
+                let name = key.strip_prefix("metadata[")?.strip_suffix(']')?;
+                Some((name.to_owned(), json!(value)))
+            })
+            .collect();
+        let session = json!({
+            "id": id,
+            "object": "checkout.session",
+            "mode": mode,
+            "status": "open",
+            "payment_status": "unpaid",
+            "customer": form.get("customer"),
+            "client_reference_id": form.get("client_reference_id"),
+            "success_url": form.get("success_url"),
+            "cancel_url": form.get("cancel_url"),
+            "line_items_price": price,
+            "metadata": metadata,
+            "subscription": null,
+            "payment_intent": null,
+            "url": format!("{base}/pay/{id}"),
+        });
+        account.sessions.insert(id, session.clone());
+        Ok(session)
+    })
 }
 
 async fn get_session(State(account): State<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    let mut account = account.lock().unwrap();
-    if let Err(response) = intake(
-        &mut account,
+    object(
+        &account,
         Method::GET,
         format!("/v1/checkout/sessions/{id}"),
         &headers,
-        "",
-    ) {
-        return *response;
-    }
-    match account.sessions.get(&id) {
-        Some(session) => Json(session.clone()).into_response(),
-        None => error(StatusCode::NOT_FOUND, &format!("No such checkout.session: '{id}'")),
-    }
+        |account| account.sessions.get(&id).cloned(),
+    )
 }
 
 async fn get_subscription(State(account): State<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    let mut account = account.lock().unwrap();
-    if let Err(response) = intake(
-        &mut account,
+    object(
+        &account,
         Method::GET,
         format!("/v1/subscriptions/{id}"),
         &headers,
-        "",
-    ) {
-        return *response;
-    }
-    match account.subscriptions.get(&id).filter(|_| !account.hidden.contains(&id)) {
-        Some(subscription) => Json(subscription.clone()).into_response(),
-        None => error(StatusCode::NOT_FOUND, &format!("No such subscription: '{id}'")),
-    }
+        |account| {
+            account
+                .subscriptions
+                .get(&id)
+                .filter(|_| !account.hidden.contains(&id))
+                .cloned()
+        },
+    )
 }
 
 async fn create_portal(State(account): State<Shared>, headers: HeaderMap, body: String) -> Response {
     let base = base_url(&headers);
-    let mut account = account.lock().unwrap();
-    match intake(
-        &mut account,
-        Method::POST,
-        "/v1/billing_portal/sessions".into(),
+    create(
+        &account,
+        "/v1/billing_portal/sessions",
         &headers,
         &body,
-    ) {
-        Err(response) => return *response,
-        Ok(Some(replayed)) => return Json(replayed).into_response(),
-        Ok(None) => {}
-    }
-    let form = last_form(&account);
-    let Some(customer) = form.get("customer").cloned() else {
-        return error(StatusCode::BAD_REQUEST, "Missing required param: customer.");
-    };
-    let id = account.id("bps");
-    let portal = json!({
-        "id": id, "object": "billing_portal.session", "customer": customer,
-        "return_url": form.get("return_url"), "url": format!("{base}/portal/{customer}"),
-    });
-    remember(&mut account, &headers, &portal);
-    Json(portal).into_response()
+        |account, form| {
+            let customer = form.get("customer").ok_or("customer")?;
+            let id = account.id("bps");
+            Ok(json!({
+                "id": id, "object": "billing_portal.session", "customer": customer,
+                "return_url": form.get("return_url"), "url": format!("{base}/portal/{customer}"),
+            }))
+        },
+    )
 }
