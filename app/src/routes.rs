@@ -12,6 +12,7 @@ use crate::{
         },
         admin::{requests_view::RequestsQueuePage, views::OutboxPage},
         billing::views::{BillingPage, CheckoutCancelledPage, CheckoutSuccessPage, PricingPage},
+        chat::views::{ChatListPage, ConversationPage},
         collections::{
             save_views::provide_saved_marks,
             views::{CollectionPage, CollectionsPage},
@@ -33,6 +34,7 @@ use crate::{
     ui::{
         layout::{SiteFooter, SiteHeader, SkipLink},
         meta::site_name,
+        page_view_beacon::PageViewBeacon,
         status::NotFound,
     },
 };
@@ -118,6 +120,8 @@ lazy_pages! {
     BillingRoute => BillingPage,
     CheckoutSuccessRoute => CheckoutSuccessPage,
     CheckoutCancelledRoute => CheckoutCancelledPage,
+    ChatListRoute => ChatListPage,
+    ConversationRoute => ConversationPage,
 }
 
 #[component]
@@ -169,11 +173,15 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/account/billing") view={Lazy::<BillingRoute>::new()} ssr=SsrMode::InOrder/>
                     <Route path=path!("/billing/success") view={Lazy::<CheckoutSuccessRoute>::new()} ssr=SsrMode::InOrder/>
                     <Route path=path!("/billing/cancelled") view={Lazy::<CheckoutCancelledRoute>::new()} ssr=SsrMode::InOrder/>
+                    <Route path=path!("/chat") view={Lazy::<ChatListRoute>::new()} ssr=SsrMode::InOrder/>
+                    // Async: an unknown conversation answers 404.
+                    <Route path=path!("/chat/:id") view={Lazy::<ConversationRoute>::new()} ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <SiteFooter/>
             <ConsentBanner/>
             <Analytics/>
+            <PageViewBeacon/>
         </Router>
     }
 }

@@ -1,6 +1,7 @@
 // The library in a browser: /photos loads further pages as the reader scrolls (and keeps
 // real page links), search filters apply through the router without a reload, and
-// contributor pages are one click from the contributors list — all without console errors.
+// contributor pages are one click from the contributors list (and that navigation is
+// reported as a page view) — all without console errors.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, launchBrowser, watchConsole, waitForHydration } from '../support/harness.mjs';
@@ -95,6 +96,12 @@ test('a contributor page is one click from the contributors list', async () => {
   const context = await browser.newContext();
   const page = await context.newPage();
   const problems = watchConsole(page);
+  const beacons = [];
+  page.on('requestfinished', async (request) => {
+    if (request.url().endsWith('/usage/page-view')) {
+      beacons.push({ body: request.postData(), status: (await request.response())?.status() });
+    }
+  });
   await page.goto(`${server.url}/contributors`);
   await waitForHydration(page);
   const first = page.locator('main h2 a').first();
@@ -103,6 +110,10 @@ test('a contributor page is one click from the contributors list', async () => {
   await page.waitForURL(/\/contributors\/[a-z-]+$/);
   assert.equal(await page.locator('h1').textContent(), name);
   assert.ok(await tiles(page) > 0);
+  // The server counted the first page as it rendered it; the browser reports the second.
+  const path = new URL(page.url()).pathname;
+  for (let i = 0; i < 50 && beacons.length === 0; i++) await page.waitForTimeout(100);
+  assert.deepEqual(beacons, [{ body: path, status: 204 }], 'one page view reported for the navigation');
   assert.deepEqual(problems, []);
   await context.close();
 });

@@ -33,7 +33,7 @@ test('a switch saves itself when changed from the keyboard, and the stop is list
   await waitForHydration(page);
   await page.getByTestId('privacy-settings-link').click();
   await page.waitForURL(`${server.url}/account/privacy`);
-  const history = page.getByRole('switch', { name: 'Keep my download history' });
+  const history = page.getByRole('switch', { name: 'Keep my activity history' });
   await history.waitFor();
   assert.equal(await history.isChecked(), true, 'on by default');
   assert.equal(await page.getByRole('switch', { name: /Email me about new features/ }).isChecked(), false);
@@ -47,12 +47,12 @@ test('a switch saves itself when changed from the keyboard, and the stop is list
 
   await page.reload();
   await waitForHydration(page);
-  assert.equal(await page.getByRole('switch', { name: 'Keep my download history' }).isChecked(), false, 'kept');
+  assert.equal(await page.getByRole('switch', { name: 'Keep my activity history' }).isChecked(), false, 'kept');
 
   await page.goto(`${server.url}/account/data`);
   const objection = page.locator('[data-request-kind="objection"]');
   await objection.waitFor();
-  assert.match(await objection.innerText(), /Stop download statistics/);
+  assert.match(await objection.innerText(), /Stop activity history/);
   assert.deepEqual(problems, []);
   await context.close();
 });

@@ -4,11 +4,15 @@
 use crate::{
     middleware::{
         client_address::{client_address, AddressPolicy},
+        page_views::count_page_views,
         same_origin::{same_origin_guard, OriginPolicy},
         security_headers::{security_headers, CspNonce, CspSources},
         server_fn_status::server_fn_error_status,
     },
-    routes::{avatar, exports, health, images, oidc as oidc_routes, static_files, stored, stripe_webhook, well_known},
+    routes::{
+        avatar, chat, exports, health, images, oidc as oidc_routes, static_files, stored, stripe_webhook, usage,
+        well_known,
+    },
 };
 use app::{
     features::{
@@ -102,7 +106,15 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         .clone()
         .map(|settings| app::features::billing::stripe::Payments::new(settings).map(Arc::new))
         .transpose()?;
+    let chat = config
+        .chat
+        .clone()
+        .map(|settings| app::features::chat::provider::ChatProvider::new(settings).map(Arc::new))
+        .transpose()
+        .map_err(|error| anyhow::anyhow!("could not set up the chat provider's HTTP client: {error}"))?;
     Ok(AppState {
+        chat,
+        usage: app::platform::usage::UsageRecorder::start(db.clone()),
         secret_key,
         payments,
         oidc,
@@ -130,6 +142,18 @@ fn provide_request_context() {
 /// rendered by another router in this process at that moment would wait forever for its
 /// data (leptos issue #4773); tests start many routers in one process.
 static ROUTES: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_route_list(App));
+
+pub use app::ui::page_view_beacon::PAGE_VIEW_BEACON;
+
+/// Every page's route pattern (axum syntax), as page views record them.
+pub fn page_patterns() -> impl Iterator<Item = &'static str> {
+    ROUTES.iter().map(|route| route.path())
+}
+
+/// The page pattern the router matched, if the request was for a page.
+pub fn page_pattern(matched: &str) -> Option<&'static str> {
+    page_patterns().find(|pattern| *pattern == matched)
+}
 
 /// The complete router with every layer applied.
 pub fn router(state: AppState) -> Router {
@@ -171,6 +195,8 @@ pub fn router(state: AppState) -> Router {
         .merge(oidc_routes::router())
         .merge(images::router())
         .merge(stripe_webhook::router())
+        .merge(usage::router())
+        .merge(chat::router())
         .route("/media/{*key}", get(stored::media))
         .nest(
             "/pkg",
@@ -185,6 +211,8 @@ pub fn router(state: AppState) -> Router {
         ))
         // Innermost first. Router::layer boxes each body type, so axum and tower-http
         // middleware compose freely.
+        // Sees the route the router matched (`MatchedPath`), so it counts pages only.
+        .layer(from_fn_with_state(state.usage.clone(), count_page_views))
         .layer(from_fn(server_fn_error_status))
         // The default compression predicate skips images, gRPC and event streams.
         .layer(CompressionLayer::new())
@@ -322,6 +350,7 @@ async fn maintenance(state: AppState, mut stop: watch::Receiver<bool>) {
             _ = stop.changed() => return,
         }
         state.auth_limits.forget_idle();
+        state.usage.forget_idle();
         if let Some(oidc) = &state.oidc {
             oidc.forget_idle();
         }
@@ -349,6 +378,7 @@ async fn maintenance(state: AppState, mut stop: watch::Receiver<bool>) {
         match app::features::privacy::retention::run(db, now, state.config.session_ip_days).await {
             Ok(report) if report.changed_anything() => tracing::info!(
                 downloads_rolled_up = report.downloads_rolled_up,
+                usage_events_rolled_up = report.usage_events_rolled_up,
                 session_addresses_cleared = report.session_addresses_cleared,
                 "retention applied"
             ),
@@ -367,6 +397,14 @@ async fn maintenance(state: AppState, mut stop: watch::Receiver<bool>) {
             "expired collection exports",
             app::features::collections::export::purge_expired(db, &state.media, now).await,
         );
+        report_purge(
+            "chat replies abandoned by a stopped process (failed, charges given back)",
+            app::features::chat::service::fail_abandoned(db, now).await,
+        );
+        report_purge(
+            "conversations past their member's chat retention",
+            app::features::chat::service::purge_by_retention(db, now).await,
+        );
         if let Err(error) =
             app::features::privacy::deletion::run_due(db, &state.media, state.payments.as_deref(), now).await
         {
@@ -375,7 +413,7 @@ async fn maintenance(state: AppState, mut stop: watch::Receiver<bool>) {
     }
 }
 
-fn report_purge(what: &str, outcome: Result<u64, sqlx::Error>) {
+fn report_purge<E: std::fmt::Display>(what: &str, outcome: Result<u64, E>) {
     match outcome {
         Ok(0) => {}
         Ok(count) => tracing::info!(count, "removed {what}"),

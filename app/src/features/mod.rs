@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod billing;
+pub mod chat;
 pub mod collections;
 pub mod library;
 pub mod privacy;

@@ -65,6 +65,9 @@ pub struct Config {
     /// Payments through Stripe (`ATELIER_STRIPE_*`); `None` (the embedded default) sells
     /// nothing, and the pricing page says so.
     pub stripe: Option<crate::features::billing::stripe::StripeSettings>,
+    /// The model chat personas answer with (`ATELIER_CHAT_*`); `None` (the embedded
+    /// default) and the chat pages say how to configure one.
+    pub chat: Option<crate::features::chat::provider::ChatSettings>,
 }
 
 /// A configuration problem, always naming the variable at fault.
@@ -292,8 +295,10 @@ impl Config {
 
         let posthog = parse_posthog(get("ATELIER_POSTHOG_KEY"), get("ATELIER_POSTHOG_HOST"))?;
         let stripe = crate::features::billing::stripe::StripeSettings::from_lookup(get)?;
+        let chat = crate::features::chat::provider::ChatSettings::from_lookup(get)?;
 
         Ok(Config {
+            chat,
             stripe,
             posthog,
             policy_version,
@@ -351,14 +356,14 @@ fn parse_posthog(
     Ok(Some(crate::features::privacy::analytics::PostHogSettings { key, host }))
 }
 
-fn invalid(variable: &'static str, problem: impl Into<String>) -> ConfigError {
+pub(crate) fn invalid(variable: &'static str, problem: impl Into<String>) -> ConfigError {
     ConfigError {
         variable,
         problem: problem.into(),
     }
 }
 
-fn parse_number(
+pub(crate) fn parse_number(
     variable: &'static str,
     raw: Option<String>,
     default: u64,
@@ -394,7 +399,7 @@ fn parse_origin(raw: &str) -> Result<String, String> {
 }
 
 /// An `http(s)://` base URL without query or fragment, returned without a trailing slash.
-fn parse_base_url(raw: &str) -> Result<String, String> {
+pub(crate) fn parse_base_url(raw: &str) -> Result<String, String> {
     let trimmed = raw.trim_end_matches('/');
     let valid = (trimmed.starts_with("https://") || trimmed.starts_with("http://"))
         && !trimmed.contains(['?', '#', ' '])

@@ -16,3 +16,4 @@ pub mod search_rank;
 pub mod secrets;
 pub mod signing;
 pub mod state;
+pub mod usage;

@@ -1,5 +1,5 @@
 //! Abuse limits for the account endpoints (sign-in, sign-up, password reset, verification
-//! mail) and for starting payments: GCRA (governor) per client IP and per account. Limits slow attackers down without
+//! mail), for starting payments and for chat messages: GCRA (governor) per client IP and per account. Limits slow attackers down without
 //! ever locking a victim out: a limited caller only waits.
 
 use governor::{clock::Clock, DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -17,6 +17,8 @@ pub struct AuthRateLimits {
     pub mail_links: PairLimit,
     /// Checkout and billing portal sessions: each is a call to Stripe that makes something.
     pub payments: PairLimit,
+    /// Chat messages: each one is a call to the model.
+    pub chat: PairLimit,
 }
 
 impl Default for AuthRateLimits {
@@ -30,13 +32,22 @@ impl Default for AuthRateLimits {
             mail_links: PairLimit::new(10, Duration::from_secs(60), 3, Duration::from_secs(300)),
             // 20 per IP, then one every 6 s; 10 per member, then one a minute.
             payments: PairLimit::new(20, Duration::from_secs(6), 10, Duration::from_secs(60)),
+            // 60 per IP, then one a second; 20 per member, then one every 3 s — faster than
+            // anyone reads a reply.
+            chat: PairLimit::new(60, Duration::from_secs(1), 20, Duration::from_secs(3)),
         }
     }
 }
 
 impl AuthRateLimits {
     pub fn forget_idle(&self) {
-        for limit in [&self.sign_in, &self.sign_up, &self.mail_links, &self.payments] {
+        for limit in [
+            &self.sign_in,
+            &self.sign_up,
+            &self.mail_links,
+            &self.payments,
+            &self.chat,
+        ] {
             limit.forget_idle();
         }
     }

@@ -21,6 +21,10 @@ pub struct AppState {
     pub oidc: Option<Arc<crate::features::accounts::oidc::Oidc>>,
     /// Stripe, when `ATELIER_STRIPE_*` is configured; `None` on an instance without payments.
     pub payments: Option<Arc<crate::features::billing::stripe::Payments>>,
+    /// The chat model, when `ATELIER_CHAT_*` is configured; `None` and chat says how to set one up.
+    pub chat: Option<Arc<crate::features::chat::provider::ChatProvider>>,
+    /// Counts page views and searches (`usage_events`).
+    pub usage: super::usage::UsageRecorder,
     /// Signs download links and keys view de-duplication.
     pub secret_key: super::signing::SecretKey,
 }

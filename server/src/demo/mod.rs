@@ -165,6 +165,16 @@ pub async fn seed_cast(db: &Database, now: i64) -> anyhow::Result<()> {
         .bind(now)
         .execute(db.pool())
         .await?;
+        sqlx::query(
+            "INSERT INTO chat_personas (contributor_id, voice, greeting, updated_at) \
+             SELECT id, $2, $3, $4 FROM contributors WHERE slug = $1 ON CONFLICT (contributor_id) DO NOTHING",
+        )
+        .bind(persona.slug)
+        .bind(persona.voice)
+        .bind(persona.greeting)
+        .bind(now)
+        .execute(db.pool())
+        .await?;
     }
     Ok(())
 }

@@ -223,9 +223,9 @@ pub async fn download(
         .ok()
         .flatten()
         .map(|member| member.user_id);
-    // A member who switched their download history off is counted without their account.
+    // A member who switched their activity history off is counted without their account.
     let user_id = match user_id {
-        Some(id) => match privacy_settings::records_downloads(&state.db, id).await {
+        Some(id) => match privacy_settings::records_usage(&state.db, id).await {
             Ok(true) => Some(id),
             Ok(false) => None,
             Err(error) => {

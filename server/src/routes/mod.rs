@@ -1,7 +1,9 @@
 //! HTTP routes outside Leptos: health probes, static files, library images and downloads,
-//! avatar uploads, members' data exports, single sign-on, Stripe's webhooks and `/.well-known` answers.
+//! avatar uploads, members' data exports, single sign-on, Stripe's webhooks, streamed chat
+//! replies, page-view beacons and `/.well-known` answers.
 
 pub mod avatar;
+pub mod chat;
 pub mod exports;
 pub mod health;
 pub mod images;
@@ -9,4 +11,5 @@ pub mod oidc;
 pub mod static_files;
 pub mod stored;
 pub mod stripe_webhook;
+pub mod usage;
 pub mod well_known;

@@ -213,6 +213,40 @@ async fn insert_download(app: &support::TestApp, image_id: i64, user_id: Option<
     .unwrap();
 }
 
+async fn insert_usage(app: &support::TestApp, kind: &str, subject: &str, user_id: Option<i64>, at: i64) {
+    sqlx::query("INSERT INTO usage_events (kind, subject, user_id, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(kind)
+        .bind(subject)
+        .bind(user_id)
+        .bind(at)
+        .execute(app.state.db.pool())
+        .await
+        .unwrap();
+}
+
+/// Page views and searches: the daily totals, then the raw rows.
+type UsageRows = (Vec<(String, String, String, i64)>, Vec<(String, Option<i64>, i64)>);
+
+async fn usage_event_snapshot(app: &support::TestApp) -> UsageRows {
+    let pool = app.state.db.pool();
+    let daily =
+        sqlx::query("SELECT kind, subject, day, CAST(events AS BIGINT) FROM usage_daily ORDER BY kind, subject, day")
+            .fetch_all(pool)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|row| (row.get(0), row.get(1), row.get(2), row.get(3)))
+            .collect();
+    let raw = sqlx::query("SELECT kind, user_id, created_at FROM usage_events ORDER BY id")
+        .fetch_all(pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|row| (row.get(0), row.get(1), row.get(2)))
+        .collect();
+    (daily, raw)
+}
+
 /// Everything retention may touch, in a comparable form.
 async fn usage_snapshot(
     app: &support::TestApp,
@@ -221,6 +255,7 @@ async fn usage_snapshot(
     Vec<(i64, Option<i64>, i64)>,
     Vec<Option<String>>,
     i64,
+    UsageRows,
 ) {
     let pool = app.state.db.pool();
     let daily = sqlx::query(
@@ -247,7 +282,7 @@ async fn usage_snapshot(
         .fetch_one(pool)
         .await
         .unwrap();
-    (daily, raw, addresses, hotlinks)
+    (daily, raw, addresses, hotlinks, usage_event_snapshot(app).await)
 }
 
 /// Per image: downloads still raw plus downloads in daily totals.
@@ -298,6 +333,12 @@ async fn the_retention_job_at_day_91_leaves_no_identifiers_and_keeps_every_total
     .execute(app.state.db.pool())
     .await
     .unwrap();
+    // Page views name nobody; searches name the member. Four will be old, one will not.
+    insert_usage(&app, "page_view", "/photos/{id}", None, start).await;
+    insert_usage(&app, "page_view", "/photos/{id}", None, start + 60).await;
+    insert_usage(&app, "search", "found", Some(member), start).await;
+    insert_usage(&app, "search", "empty", Some(member), start + DAY).await;
+    insert_usage(&app, "search", "found", Some(member), start + 10 * DAY).await;
     for (handle, created) in [("old", start), ("new", start + 90 * DAY)] {
         sqlx::query(
             "INSERT INTO sessions (token_hash, handle, user_id, remember, ip, user_agent, country, created_at, last_seen_at, expires_at) \
@@ -323,6 +364,7 @@ async fn the_retention_job_at_day_91_leaves_no_identifiers_and_keeps_every_total
         first,
         RetentionReport {
             downloads_rolled_up: 6,
+            usage_events_rolled_up: 4,
             session_addresses_cleared: 1,
         }
     );
@@ -356,6 +398,18 @@ async fn the_retention_job_at_day_91_leaves_no_identifiers_and_keeps_every_total
         "only the old session forgets its address"
     );
     assert_eq!(after.3, 4, "hotlink counts are untouched");
+    assert_eq!(
+        after.4,
+        (
+            vec![
+                ("page_view".to_owned(), "/photos/{id}".to_owned(), day(start), 2),
+                ("search".to_owned(), "empty".to_owned(), day(start + DAY), 1),
+                ("search".to_owned(), "found".to_owned(), day(start), 1),
+            ],
+            vec![("search".to_owned(), Some(member), start + 10 * DAY)],
+        ),
+        "usage events: daily totals per kind, subject and day; the recent search keeps its member"
+    );
     assert_eq!(download_totals(&app).await, totals_before, "every total is unchanged");
     assert_eq!(
         download_counters(&app).await,

@@ -101,7 +101,7 @@ async fn ada_with_data_everywhere(app: &TestApp) -> (i64, String) {
     let consent = post_form(app, SaveConsent::PATH, Some(&cookie), &[("choice", "accept")]).await;
     assert_eq!(consent.status(), 200);
 
-    // Privacy settings with download history switched off (an objection, handled at once),
+    // Privacy settings with activity history switched off (an objection, handled at once),
     // and a correction waiting for staff.
     let settings = post_form(
         app,
@@ -146,6 +146,42 @@ async fn ada_with_data_everywhere(app: &TestApp) -> (i64, String) {
     .execute(app.state.db.pool())
     .await
     .unwrap();
+    sqlx::query("INSERT INTO usage_events (kind, subject, user_id, created_at) VALUES ('search', 'found', $1, $2)")
+        .bind(id)
+        .bind(now_unix())
+        .execute(app.state.db.pool())
+        .await
+        .unwrap();
+    // A conversation with a contributor, a message each way and a day's free reply.
+    let conversation: i64 = sqlx::query_scalar(
+        "INSERT INTO chat_conversations (public_id, user_id, contributor_id, title, title_source, created_at, updated_at) \
+         SELECT 'adachat0001', $1, contributor_id, 'Skies', 'auto', $2, $2 FROM images WHERE id = $3 RETURNING id",
+    )
+    .bind(id)
+    .bind(now_unix())
+    .bind(image)
+    .fetch_one(app.state.db.pool())
+    .await
+    .unwrap();
+    for (role, content) in [("member", "Which sky?"), ("persona", "The green one.")] {
+        sqlx::query(
+            "INSERT INTO chat_messages (conversation_id, user_id, role, content, html, state, charge, created_at) \
+             VALUES ($1, $2, $3, $4, '', 'complete', 'none', $5)",
+        )
+        .bind(conversation)
+        .bind(id)
+        .bind(role)
+        .bind(content)
+        .bind(now_unix())
+        .execute(app.state.db.pool())
+        .await
+        .unwrap();
+    }
+    sqlx::query("INSERT INTO chat_allowance (user_id, day, used) VALUES ($1, '2026-12-07', 1)")
+        .bind(id)
+        .execute(app.state.db.pool())
+        .await
+        .unwrap();
 
     // A collection holding the image, made as the save picker makes it.
     let public_id: String = sqlx::query_scalar("SELECT public_id FROM images WHERE id = $1")

@@ -126,11 +126,7 @@ async fn saved_settings_apply_at_once_and_each_stop_is_a_tracked_request() {
     assert_eq!(
         stops,
         vec![
-            (
-                "objection".into(),
-                "done".into(),
-                Some("Stop download statistics".into())
-            ),
+            ("objection".into(), "done".into(), Some("Stop activity history".into())),
             (
                 "objection".into(),
                 "done".into(),

@@ -37,6 +37,7 @@ pub fn AccountMenu() -> impl IntoView {
                     match member.await {
                         Ok(Some(member)) => view! {
                             <a href="/collections" class="nav-link" data-testid="nav-collections">"Collections"</a>
+                            <a href="/chat" class="nav-link" data-testid="nav-chat">"Chats"</a>
                             <a href="/account" class="nav-link max-w-40 truncate" data-testid="member-name">
                                 {member.display_name}
                             </a>

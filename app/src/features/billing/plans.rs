@@ -30,6 +30,8 @@ pub struct PlanFacts {
     pub yearly_cents: u32,
     /// Collection limits are the configured (Free) limits times this.
     pub collection_factor: u32,
+    /// Free chat replies a day are the configured (Free) allowance times this.
+    pub chat_factor: u32,
 }
 
 pub static PLANS: [PlanFacts; 3] = [
@@ -42,6 +44,7 @@ pub static PLANS: [PlanFacts; 3] = [
         monthly_cents: 0,
         yearly_cents: 0,
         collection_factor: 1,
+        chat_factor: 1,
     },
     PlanFacts {
         plan: Plan::Pro,
@@ -52,6 +55,7 @@ pub static PLANS: [PlanFacts; 3] = [
         monthly_cents: 1_200,
         yearly_cents: 12_000,
         collection_factor: 5,
+        chat_factor: 5,
     },
     PlanFacts {
         plan: Plan::Studio,
@@ -62,6 +66,7 @@ pub static PLANS: [PlanFacts; 3] = [
         monthly_cents: 3_900,
         yearly_cents: 39_000,
         collection_factor: 20,
+        chat_factor: 20,
     },
 ];
 

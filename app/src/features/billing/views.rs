@@ -207,6 +207,7 @@ fn Comparison() -> impl IntoView {
                         {row("Credits each month", |facts| grouped(facts.monthly_credits))}
                         {row("API requests a minute", |facts| facts.api_per_minute.to_string())}
                         {row("Collection limits", |facts| format!("{}×", facts.collection_factor))}
+                        {row("Free chat replies a day", |facts| format!("{}×", facts.chat_factor))}
                         {row("Library downloads", |_| "Unlimited, free".to_owned())}
                     </tbody>
                 </table>

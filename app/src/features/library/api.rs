@@ -41,7 +41,29 @@ pub async fn search_images(filters: SearchRequest) -> Result<SearchResults, AppE
     use super::search::{self, Query};
     let query = Query::parse(&filters).map_err(|rejected| AppError::field(rejected.field, rejected.message))?;
     let state = crate::platform::state::app_state();
-    Ok(search::search(&state.db, &query).await?)
+    let results = search::search(&state.db, &query).await?;
+    if query.page == 1 {
+        record_search(&state, results.images.images.is_empty()).await;
+    }
+    Ok(results)
+}
+
+/// Counts a new search: whether it found anything, never the words; with the member only
+/// while their privacy settings keep their activity history. Counting never fails a search.
+#[cfg(feature = "ssr")]
+async fn record_search(state: &crate::platform::state::AppState, empty: bool) {
+    use crate::platform::usage::UsageKind;
+    let member = crate::features::accounts::guard::current_member().await.ok().flatten();
+    let user_id = match member {
+        Some(member) => crate::features::privacy::settings::records_usage(&state.db, member.user_id)
+            .await
+            .unwrap_or(false)
+            .then_some(member.user_id),
+        None => None,
+    };
+    state
+        .usage
+        .record(UsageKind::Search, if empty { "empty" } else { "found" }, user_id);
 }
 
 /// A contributor and one page of their images, or `None` (and a 404 status).

@@ -9,6 +9,7 @@ use super::{
 };
 use crate::{
     error::AppError,
+    features::chat::views::StartChatButton,
     ui::{
         meta::PageMeta,
         status::{EmptyState, ErrorNotice, GridSkeleton, NotFound},
@@ -145,7 +146,8 @@ fn ContributorView(profile: ContributorProfile) -> impl IntoView {
                     <p class="mt-3 max-w-2xl text-muted">{profile.bio.clone()}</p>
                 </div>
             </header>
-            <div class="mt-6">
+            <div class="mt-6 flex flex-wrap items-start gap-3">
+                <StartChatButton slug=profile.slug.clone() name=profile.name.clone()/>
                 <a href=search_href class="btn-secondary">"Search their images"</a>
             </div>
             <div class="mt-10">

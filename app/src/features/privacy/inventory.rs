@@ -305,13 +305,31 @@ pub const CATEGORIES: &[DataCategory] = &[
             member: MemberLink::Column("user_id"),
         }],
         files: None,
-        purpose: "counting each download link once; the member's download history",
+        purpose: "counting each download link once; the member's activity history",
         basis: LegalBasis::LegitimateInterest,
         retention: "90 days; then the download is added to a per-day total for the image and size (`download_daily`, which names nobody) and the row is deleted",
         export: Export::Without {
             columns: &["link_hash"],
             what: "the link hash",
         },
+        deletion: Deletion::Anonymise {
+            how: "the member reference is removed (`ON DELETE SET NULL`); the anonymous count stays",
+            clear: &[],
+        },
+    },
+    DataCategory {
+        name: "Usage events",
+        data: "page views (which kind of page — its route, such as /photos/{id} — never the page itself, and never who) and searches (whether they found anything, never the words, and the member when signed in and their activity history is on)",
+        stores: &[Store {
+            table: "usage_events",
+            columns: &["kind", "subject", "created_at", "user_id"],
+            member: MemberLink::Column("user_id"),
+        }],
+        files: None,
+        purpose: "statistics about how the service is used; the member's activity history",
+        basis: LegalBasis::LegitimateInterest,
+        retention: "90 days; then the event is added to a per-day total for its kind and subject (`usage_daily`, which names nobody) and the row is deleted",
+        export: Export::Yes,
         deletion: Deletion::Anonymise {
             how: "the member reference is removed (`ON DELETE SET NULL`); the anonymous count stays",
             clear: &[],
@@ -448,6 +466,36 @@ pub const CATEGORIES: &[DataCategory] = &[
         retention: "until the deletion happens or is cancelled",
         export: Export::Yes,
         deletion: Deletion::Delete("the row goes with the account"),
+    },
+    DataCategory {
+        name: "Chat conversations",
+        data: "the member's conversations with AI contributors: which contributor, the title, every message the member wrote and every reply (its text, the reply rendered for the page, whether it completed, was stopped or failed, and whether it used a free reply or a credit), when each was written, and how many free replies were used each day",
+        stores: &[
+            Store {
+                table: "chat_conversations",
+                columns: &["public_id", "contributor_id", "title", "title_source", "created_at", "updated_at"],
+                member: MemberLink::Column("user_id"),
+            },
+            Store {
+                table: "chat_messages",
+                columns: &["conversation_id", "role", "content", "html", "state", "charge", "created_at"],
+                member: MemberLink::Column("user_id"),
+            },
+            Store {
+                table: "chat_allowance",
+                columns: &["day", "used"],
+                member: MemberLink::Column("user_id"),
+            },
+        ],
+        files: None,
+        purpose: "answering the member in character and keeping the conversation for them; the message, the persona's instructions and the conversation's earlier messages are sent to the configured model provider to write each reply",
+        basis: LegalBasis::Contract,
+        retention: "as the member's chat-history setting says: until they delete the conversation (the default), 30 days after its last message, or an hour after it; free-reply counts until the account is deleted",
+        export: Export::Without {
+            columns: &["html"],
+            what: "the replies rendered as HTML (their text is exported)",
+        },
+        deletion: Deletion::Delete("the conversations, their messages and the daily counts"),
     },
     DataCategory {
         name: "Collections",
@@ -595,6 +643,14 @@ pub const UNLINKED: &[Unlinked] = &[
     Unlinked {
         tables: &["download_daily"],
         why: "downloads older than 90 days, counted per image, size and day; the rows they came from, which may have named a member, are deleted as they are counted",
+    },
+    Unlinked {
+        tables: &["chat_personas"],
+        why: "how each AI contributor talks and greets people in chat; the contributors are fictional personas",
+    },
+    Unlinked {
+        tables: &["usage_daily"],
+        why: "page views and searches older than 90 days, counted per kind, subject and day; the rows they came from, which may have named a member, are deleted as they are counted",
     },
     Unlinked {
         tables: &["account_tombstones"],

@@ -30,4 +30,4 @@ pub mod settings_api;
 pub mod settings_views;
 
 /// The date the privacy policy last changed, as `/.well-known/gpc.json` and the policy say.
-pub const POLICY_UPDATED: &str = "2026-12-03";
+pub const POLICY_UPDATED: &str = "2026-12-07";

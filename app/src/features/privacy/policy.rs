@@ -38,6 +38,10 @@ pub struct PolicyFacts {
     pub deletion_grace_days: u32,
     /// PostHog's host, when the site uses it for analytics (with consent only).
     pub analytics_host: Option<String>,
+    /// Where chat messages go to be answered (the model provider's host), when chat is on.
+    pub chat_host: Option<String>,
+    /// Whether payments go through Stripe on this instance.
+    pub payments: bool,
 }
 
 /// The inventory and the settings the policy quotes.
@@ -65,6 +69,14 @@ pub async fn privacy_policy() -> Result<PolicyFacts, AppError> {
         min_age: state.config.min_age,
         deletion_grace_days: state.config.deletion_grace_days,
         analytics_host: state.config.posthog.as_ref().map(|posthog| posthog.host.clone()),
+        chat_host: state.config.chat.as_ref().map(|chat| {
+            let rest = chat
+                .base_url
+                .split_once("://")
+                .map_or(chat.base_url.as_str(), |(_, rest)| rest);
+            rest.split('/').next().unwrap_or(rest).to_owned()
+        }),
+        payments: state.config.stripe.is_some(),
     })
 }
 
@@ -98,6 +110,8 @@ fn PolicyBody(facts: PolicyFacts) -> impl IntoView {
         min_age,
         deletion_grace_days,
         analytics_host,
+        chat_host,
+        payments,
     } = facts;
     view! {
         <p class="mt-2 text-sm text-muted" data-testid="policy-version">
@@ -133,6 +147,14 @@ fn PolicyBody(facts: PolicyFacts) -> impl IntoView {
         </Section>
         <Section title="Who else sees data">
             <p>"Only the services that run the site for us: the mail service that delivers our emails, the storage service that keeps images and avatars when one is configured, and the sign-in provider you choose to use. They act on our instructions. We never sell or rent data to anyone."</p>
+            {payments.then(|| view! {
+                <p class="mt-3" data-testid="policy-payments">"Payments are taken by Stripe, which holds your card details; we keep only your Stripe customer number, plan and payment status."</p>
+            })}
+            {chat_host.map(|host| view! {
+                <p class="mt-3" data-testid="policy-chat">
+                    {format!("When you chat with a contributor, what you write, the contributor's instructions and the conversation's earlier messages are sent to the language model service that writes the replies ({host}). Your name, email and account are not sent.")}
+                </p>
+            })}
             {analytics_host.map(|host| view! {
                 <p class="mt-3" data-testid="policy-analytics">
                     {format!("If you allow analytics, the pages you view are also counted by PostHog ({host}) under a random id that is not linked to your account; nothing is sent to it before you allow it, and withdrawing stops it at once and removes its cookie.")}
@@ -151,7 +173,7 @@ fn PolicyBody(facts: PolicyFacts) -> impl IntoView {
                 {format!("it is signed out everywhere at once and deleted for good after {deletion_grace_days} days, during which signing in lets you cancel. ")}
                 "On "
                 <a href="/account/privacy" class="font-medium text-accent hover:underline">"Privacy settings"</a>
-                " you object to or restrict processing yourself (your download history, personalised recommendations, use of what you write, marketing email, how long chats are kept); each change applies at once and is kept as a request. "
+                " you object to or restrict processing yourself (your activity history, personalised recommendations, use of what you write, marketing email, how long chats are kept); each change applies at once and is kept as a request. "
                 "Anything you cannot correct yourself you can ask us to correct on Your data; for anything else write to "
                 <a href=format!("mailto:{contact}") class="font-medium text-accent hover:underline" data-testid="policy-contact">{contact.clone()}</a>
                 ". We answer every request within 30 days (sooner than the 45 days California allows), and you may appeal a refusal once, from Your data."

@@ -34,8 +34,8 @@ pub async fn load(db: &Database, user_id: i64) -> Result<(PrivacySettings, Optio
     ))
 }
 
-/// Whether the member's downloads are recorded with their account.
-pub async fn records_downloads(db: &Database, user_id: i64) -> Result<bool, sqlx::Error> {
+/// Whether the member's downloads and searches are recorded with their account.
+pub async fn records_usage(db: &Database, user_id: i64) -> Result<bool, sqlx::Error> {
     Ok(load(db, user_id).await?.0.analytics)
 }
 
@@ -49,9 +49,9 @@ struct Switch {
 
 const SWITCHES: [Switch; 4] = [
     Switch {
-        name: "download statistics",
+        name: "activity history",
         kind: Kind::Objection,
-        outcome: "Applied at once: new downloads are recorded without your account.",
+        outcome: "Applied at once: new downloads and searches are recorded without your account.",
         on: |settings| settings.analytics,
     },
     Switch {

@@ -40,10 +40,10 @@ impl ChatRetention {
 
 /// What the member lets us do. The defaults are the most private choice for everything
 /// that needs consent (marketing email, use of inputs) and "on" for what runs on legitimate
-/// interest and can be objected to (download statistics, personalisation).
+/// interest and can be objected to (activity history, personalisation).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PrivacySettings {
-    /// Downloads are recorded with the member's account (their download history).
+    /// Downloads and searches are recorded with the member's account (their activity history).
     pub analytics: bool,
     pub marketing_email: bool,
     /// What the member writes in the studio and chat may be used to improve the service.

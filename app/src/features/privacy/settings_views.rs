@@ -96,8 +96,8 @@ fn SettingsForm(page: PrivacyPage) -> impl IntoView {
                 <h2 class="font-semibold text-ink">"How we use your data"</h2>
                 <p class="mt-1 text-sm text-muted">{last_saved}</p>
                 <div class="mt-2 divide-y divide-line">
-                    <Switch name="analytics" label="Keep my download history" checked=settings.analytics
-                        help="Downloads you make are recorded with your account and listed in your data. Off: they are still counted for the image, but without you."/>
+                    <Switch name="analytics" label="Keep my activity history" checked=settings.analytics
+                        help="Your downloads and searches (whether they found anything, never the words) are recorded with your account and listed in your data. Off: they are still counted, but without you."/>
                     <Switch name="personalised" label="Personalised recommendations" checked=settings.personalised
                         help="Suggestions may use what you download and save. Off: everything suggested to you is the same as for anyone."/>
                     <Switch name="improve_service" label="Use what I write to improve Atelier" checked=settings.improve_service

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod command;
+pub mod fake_llm;
 pub mod fake_oidc;
 pub mod fake_s3;
 pub mod fake_stripe;
