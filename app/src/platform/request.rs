@@ -56,6 +56,14 @@ pub fn wants_html(parts: &Parts) -> bool {
         .is_some_and(|accept| accept.contains("text/html"))
 }
 
+/// After a plain form post (no JavaScript yet) the browser goes to `path`; a script's
+/// server-function call gets the answer instead and updates the page itself.
+pub fn back_to(path: &str) {
+    if request_parts().is_some_and(|parts| wants_html(&parts)) {
+        leptos_axum::redirect(path);
+    }
+}
+
 /// The user agent, cut to a length worth storing.
 pub fn user_agent(parts: &Parts) -> Option<String> {
     parts

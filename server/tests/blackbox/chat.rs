@@ -84,12 +84,18 @@ async fn start(app: &TestApp, cookie: &str, contributor: &str) -> String {
 
 /// A message as the browser sends it; the events of the answer, or its refusal.
 async fn post(chat: &Chat, path: &str, text: Option<&str>) -> reqwest::Response {
+    post_accepting(chat, path, text, "text/event-stream").await
+}
+
+/// A message sent with `accept`: a script asks for the event stream, a plain form post
+/// for HTML.
+async fn post_accepting(chat: &Chat, path: &str, text: Option<&str>, accept: &str) -> reqwest::Response {
     let mut request = chat
         .app
         .client
         .post(chat.app.url(path))
         .header("cookie", &chat.cookie)
-        .header("accept", "text/event-stream");
+        .header("accept", accept);
     if let Some(text) = text {
         request = request.form(&[("text", text)]);
     }
@@ -553,16 +559,8 @@ async fn messages_are_rate_limited_per_member() {
 async fn a_form_post_without_javascript_waits_for_the_reply_and_comes_back() {
     let chat = chat("openai").await;
     chat.llm.script([Script::tokens(&["Plain", " answer."])]);
-    let response = chat
-        .app
-        .client
-        .post(chat.app.url(&format!("/chat/{}/messages", chat.conversation)))
-        .header("cookie", &chat.cookie)
-        .header("accept", support::members::BROWSER_ACCEPT)
-        .form(&[("text", "No script here")])
-        .send()
-        .await
-        .unwrap();
+    let path = format!("/chat/{}/messages", chat.conversation);
+    let response = post_accepting(&chat, &path, Some("No script here"), support::members::BROWSER_ACCEPT).await;
     assert_eq!(response.status(), 303);
     assert_eq!(response.headers()["location"], format!("/chat/{}", chat.conversation));
     assert_eq!(stored(&chat).await[1], message("persona", "Plain answer.", "complete"));
@@ -574,16 +572,7 @@ async fn a_form_post_without_javascript_waits_for_the_reply_and_comes_back() {
     assert!(page.contains("No script here"));
 
     // A refusal comes back as a code the page explains.
-    let response = chat
-        .app
-        .client
-        .post(chat.app.url(&format!("/chat/{}/messages", chat.conversation)))
-        .header("cookie", &chat.cookie)
-        .header("accept", support::members::BROWSER_ACCEPT)
-        .form(&[("text", "")])
-        .send()
-        .await
-        .unwrap();
+    let response = post_accepting(&chat, &path, Some(""), support::members::BROWSER_ACCEPT).await;
     assert_eq!(
         response.headers()["location"],
         format!("/chat/{}?error=invalid", chat.conversation)

@@ -44,15 +44,6 @@ mod server {
         .to_owned())
     }
 
-    /// After a plain form post (no JavaScript yet) the browser goes to `path`; a script
-    /// gets the answer instead and updates the page itself.
-    pub fn back_to(path: &str) {
-        use crate::platform::request;
-        if request::request_parts().is_some_and(|parts| request::wants_html(&parts)) {
-            leptos_axum::redirect(path);
-        }
-    }
-
     pub async fn persona_of(state: &AppState, contributor_id: i64) -> Result<Persona, AppError> {
         super::super::persona::by_id(&state.db, contributor_id)
             .await?
@@ -91,7 +82,7 @@ pub async fn start_chat(contributor: String) -> Result<String, AppError> {
     let persona = persona.ok_or_else(|| AppError::Invalid("There is no such contributor to talk to.".into()))?;
     let public_id =
         super::service::start(&state.db, member.user_id, &persona, crate::platform::clock::now_unix()).await?;
-    server::back_to(&super::conversation_href(&public_id));
+    crate::platform::request::back_to(&super::conversation_href(&public_id));
     Ok(public_id)
 }
 
@@ -136,7 +127,7 @@ pub async fn rename_chat(id: String, title: String) -> Result<String, AppError> 
         super::service::ChatError::Invalid(message) => AppError::field("title", message),
         other => other.into(),
     })?;
-    server::back_to(&super::conversation_href(&id));
+    crate::platform::request::back_to(&super::conversation_href(&id));
     Ok(title)
 }
 
@@ -146,6 +137,6 @@ pub async fn delete_chat(id: String) -> Result<(), AppError> {
     let state = crate::platform::state::app_state();
     let member = crate::features::accounts::guard::require_member().await?;
     super::service::delete(&state.db, member.user_id, &id, crate::platform::clock::now_unix()).await?;
-    server::back_to("/chat?deleted=1");
+    crate::platform::request::back_to("/chat?deleted=1");
     Ok(())
 }

@@ -80,30 +80,37 @@ pub async fn by_id(db: &Database, id: i64) -> Result<Option<Persona>, sqlx::Erro
     }))
 }
 
+/// The contributor's newest public works with up to five tags each, in two queries.
 async fn recent_works(db: &Database, contributor_id: i64) -> Result<Vec<Work>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT i.id, i.public_id, i.title FROM images i \
-         WHERE i.contributor_id = $1 AND i.visibility = 'public' \
-         ORDER BY i.created_at DESC, i.id DESC LIMIT $2",
-    )
+    let newest = "SELECT i.id FROM images i WHERE i.contributor_id = $1 AND i.visibility = 'public' \
+                  ORDER BY i.created_at DESC, i.id DESC LIMIT $2";
+    let rows: Vec<(i64, String, String)> = sqlx::query_as(&format!(
+        "SELECT id, public_id, title FROM images WHERE id IN ({newest}) ORDER BY created_at DESC, id DESC"
+    ))
     .bind(contributor_id)
     .bind(CONTEXT_WORKS)
     .fetch_all(db.pool())
     .await?;
-    let mut works = Vec::with_capacity(rows.len());
-    for row in rows {
-        let image_id: i64 = row.try_get(0)?;
-        let tags = sqlx::query_scalar("SELECT tag FROM image_tags WHERE image_id = $1 ORDER BY tag LIMIT 5")
-            .bind(image_id)
-            .fetch_all(db.pool())
-            .await?;
-        works.push(Work {
-            public_id: row.try_get(1)?,
-            title: row.try_get(2)?,
-            tags,
-        });
-    }
-    Ok(works)
+    let tags: Vec<(i64, String)> = sqlx::query_as(&format!(
+        "SELECT image_id, tag FROM image_tags WHERE image_id IN ({newest}) ORDER BY image_id, tag"
+    ))
+    .bind(contributor_id)
+    .bind(CONTEXT_WORKS)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, public_id, title)| Work {
+            public_id,
+            title,
+            tags: tags
+                .iter()
+                .filter(|(image_id, _)| *image_id == id)
+                .map(|(_, tag)| tag.clone())
+                .take(5)
+                .collect(),
+        })
+        .collect())
 }
 
 impl Persona {

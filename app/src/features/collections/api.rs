@@ -14,10 +14,7 @@ use leptos::prelude::*;
 /// the answer instead and updates the page itself.
 #[cfg(feature = "ssr")]
 fn back_to(next: Option<&str>) {
-    use crate::platform::request;
-    if request::request_parts().is_some_and(|parts| request::wants_html(&parts)) {
-        leptos_axum::redirect(&crate::features::accounts::guard::safe_next(next));
-    }
+    crate::platform::request::back_to(&crate::features::accounts::guard::safe_next(next));
 }
 
 #[cfg(feature = "ssr")]
