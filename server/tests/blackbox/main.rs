@@ -21,6 +21,7 @@ mod health;
 mod images;
 mod import;
 mod jobs;
+mod load_gate;
 mod mail;
 mod member_data;
 mod oidc;

@@ -2,7 +2,7 @@
 //! covers: cookie attributes, rotation at sign-in, server-side sign-out and sign-out
 //! everywhere, argon2 parameters and re-hash, 429 with Retry-After, and no secrets in logs.
 
-use crate::support;
+use crate::support::{self, served::ServedBinary};
 
 use crate::support::{
     members::{cookie_pair, create_member, post_form, session_cookie, signed_in, who, PASSWORD},
@@ -266,10 +266,9 @@ async fn open_redirects_are_refused_after_sign_in() {
 
 #[tokio::test]
 async fn passwords_session_ids_and_link_tokens_never_reach_the_logs() {
-    use std::{io::Read, process::Stdio};
+    use std::process::Stdio;
     let dir = tempfile::tempdir().unwrap();
     let env: Vec<(String, String)> = support::test_config_values(dir.path()).await.into_iter().collect();
-    let log_path = dir.path().join("server.log");
     let binary = env!("CARGO_BIN_EXE_server");
     let mut admin = std::process::Command::new(binary)
         .args(["create-admin", "--email", "ada@example.org", "--password-stdin"])
@@ -289,22 +288,8 @@ async fn passwords_session_ids_and_link_tokens_never_reach_the_logs() {
         .unwrap();
     assert!(admin.wait().unwrap().success());
 
-    let mut server = std::process::Command::new("timeout")
-        .args(["120", binary, "serve"])
-        .envs(env.iter().cloned())
-        .env("RUST_LOG", "debug")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::from(std::fs::File::create(&log_path).unwrap()))
-        .spawn()
-        .unwrap();
-    let mut stdout = server.stdout.take().unwrap();
-    let mut banner = Vec::new();
-    let mut byte = [0u8; 1];
-    while stdout.read(&mut byte).unwrap() == 1 && byte[0] != b'\n' {
-        banner.push(byte[0]);
-    }
-    let banner = String::from_utf8(banner).unwrap();
-    let base = banner.trim_start_matches("listening on ").to_owned();
+    let server = ServedBinary::start(dir.path(), &env, "debug", 120);
+    let base = server.base_url.clone();
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
@@ -388,15 +373,7 @@ async fn passwords_session_ids_and_link_tokens_never_reach_the_logs() {
     )
     .await;
     assert_eq!(reset.status(), 200);
-    terminate(&server);
-    server.wait().unwrap();
-    let mut rest = String::new();
-    stdout.read_to_string(&mut rest).unwrap();
-
-    let logs = std::fs::read_to_string(&log_path).unwrap()
-        + &std::fs::read_to_string(dir.path().join("cli.log")).unwrap()
-        + &banner
-        + &rest;
+    let logs = server.stop() + &std::fs::read_to_string(dir.path().join("cli.log")).unwrap();
     assert!(logs.contains("request"), "debug logging was on: {logs:.300}");
     assert!(!logs.contains(PASSWORD), "a password reached the logs");
     assert!(!logs.contains(&token), "a session token reached the logs");
@@ -412,13 +389,6 @@ async fn passwords_session_ids_and_link_tokens_never_reach_the_logs() {
             "a password, link token or session id reached the logs"
         );
     }
-}
-
-/// Asks the server to stop gracefully (SIGTERM through coreutils' `timeout` parent).
-fn terminate(child: &std::process::Child) {
-    let _ = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
 }
 
 #[tokio::test]

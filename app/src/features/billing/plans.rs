@@ -24,8 +24,6 @@ pub struct PlanFacts {
     pub tagline: &'static str,
     /// Credits granted for each month paid (a yearly payment grants twelve months' worth).
     pub monthly_credits: i64,
-    /// Developer API requests allowed per minute.
-    pub api_per_minute: u32,
     pub monthly_cents: u32,
     pub yearly_cents: u32,
     /// Collection limits are the configured (Free) limits times this.
@@ -40,7 +38,6 @@ pub static PLANS: [PlanFacts; 3] = [
         name: "Free",
         tagline: "Browse, download and collect the whole library.",
         monthly_credits: 0,
-        api_per_minute: 30,
         monthly_cents: 0,
         yearly_cents: 0,
         collection_factor: 1,
@@ -49,9 +46,8 @@ pub static PLANS: [PlanFacts; 3] = [
     PlanFacts {
         plan: Plan::Pro,
         name: "Pro",
-        tagline: "For people who make images every week.",
+        tagline: "For members who collect and chat every week.",
         monthly_credits: 1_000,
-        api_per_minute: 120,
         monthly_cents: 1_200,
         yearly_cents: 12_000,
         collection_factor: 5,
@@ -60,9 +56,8 @@ pub static PLANS: [PlanFacts; 3] = [
     PlanFacts {
         plan: Plan::Studio,
         name: "Studio",
-        tagline: "For teams and studios that work at volume.",
+        tagline: "For teams that collect and chat at volume.",
         monthly_credits: 5_000,
-        api_per_minute: 600,
         monthly_cents: 3_900,
         yearly_cents: 39_000,
         collection_factor: 20,

@@ -39,11 +39,11 @@ pub fn PricingPage() -> impl IntoView {
     });
     let pricing = Resource::new(|| (), |_| load_pricing());
     view! {
-        <PageMeta title="Pricing" description="Plans and credits for making images with Atelier. The library stays free."/>
+        <PageMeta title="Pricing" description="Plans and credits for Atelier. The library stays free."/>
         <section class="mx-auto max-w-6xl px-4 py-12 sm:px-6">
             <h1 class="font-display text-4xl font-semibold tracking-tight text-ink">"Pricing"</h1>
             <p class="mt-3 max-w-2xl text-lg text-muted">
-                "Every image in the library is free to download and use. Plans add credits for making your own — generations, restyles, upscales and chats with AI contributors."
+                "Every image in the library is free to download and use. Plans add monthly credits, for chats with AI contributors beyond the free daily replies, and larger collections."
             </p>
             <nav aria-label="Billing period" class="mt-8 inline-flex rounded-full border border-line bg-surface p-1 text-sm">
                 {[Interval::Monthly, Interval::Yearly].into_iter().map(|option| {
@@ -124,7 +124,6 @@ fn PlanCards(view: PricingView, interval: Memo<Interval>) -> impl IntoView {
                         </p>
                         <ul class="mt-6 grow space-y-2 text-sm text-ink">
                             <li>{if facts.monthly_credits == 0 { "No monthly credits; buy packs when you need them".to_owned() } else { format!("{} credits a month", grouped(facts.monthly_credits)) }}</li>
-                            <li>{format!("Developer API: {} requests a minute", facts.api_per_minute)}</li>
                             <li>{if facts.collection_factor == 1 { "Collections at the standard limits".to_owned() } else { format!("{}× the collections and images per collection", facts.collection_factor) }}</li>
                         </ul>
                         <div class="mt-8">{button}</div>
@@ -205,7 +204,6 @@ fn Comparison() -> impl IntoView {
                         {row("Monthly price", |facts| dollars(facts.monthly_cents))}
                         {row("Yearly price", |facts| dollars(facts.yearly_cents))}
                         {row("Credits each month", |facts| grouped(facts.monthly_credits))}
-                        {row("API requests a minute", |facts| facts.api_per_minute.to_string())}
                         {row("Collection limits", |facts| format!("{}×", facts.collection_factor))}
                         {row("Free chat replies a day", |facts| format!("{}×", facts.chat_factor))}
                         {row("Library downloads", |_| "Unlimited, free".to_owned())}
@@ -219,7 +217,7 @@ fn Comparison() -> impl IntoView {
 #[component]
 fn Faq() -> impl IntoView {
     let items: [(&str, &str); 6] = [
-        ("What are credits?", "The currency of making images: a generation, a restyle, an upscale or a chat reply each costs credits. Browsing and downloading the library never does."),
+        ("What are credits?", "What a chat reply costs once the day's free replies are used: one credit a reply. Browsing and downloading the library never costs anything."),
         ("Do credits expire?", "No. Credits from your plan and from packs stay until you use them, also after you cancel."),
         ("What happens when I change plans?", "Upgrading takes effect at once: Stripe charges the difference for the rest of the period, and once it is paid we top your credits up to the new plan's amount for it. Downgrading takes effect at your next renewal; credits you already have stay."),
         ("How do I cancel?", "Open Manage billing on your billing page. Your plan runs to the end of the period you paid for, then you are on Free."),

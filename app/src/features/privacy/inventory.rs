@@ -568,7 +568,7 @@ pub const CATEGORIES: &[DataCategory] = &[
     },
     DataCategory {
         name: "Credits",
-        data: "the member's credit balance, and every change to it: the amount, the reason (a plan's monthly credits, a pack, a generation, a chat reply, a refund), what it was for, the balance after it and when it happened",
+        data: "the member's credit balance, and every change to it: the amount, the reason (a plan's monthly credits, a pack, a chat reply, a refund), what it was for, the balance after it and when it happened",
         stores: &[
             Store {
                 table: "credit_accounts",

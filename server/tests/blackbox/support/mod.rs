@@ -12,6 +12,7 @@ pub mod fake_stripe;
 pub mod fixtures;
 pub mod library;
 pub mod members;
+pub mod served;
 pub mod tcp_proxy;
 
 use app::platform::{config::Config, db::Backend, jobs::JobRegistry, state::AppState};

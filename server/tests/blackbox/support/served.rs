@@ -1,0 +1,72 @@
+//! The server binary run as an operator runs it (`server serve`): its own process on an
+//! ephemeral loopback port, its log in a file the test reads afterwards. It runs under
+//! coreutils' `timeout`, so a test that dies before stopping it leaves nothing running.
+
+use std::{
+    io::Read,
+    path::{Path, PathBuf},
+    process::{Child, ChildStdout, Command, Stdio},
+};
+
+pub struct ServedBinary {
+    child: Child,
+    stdout: ChildStdout,
+    banner: String,
+    log_path: PathBuf,
+    /// `http://127.0.0.1:<port>`, from the "listening on …" line the server prints first.
+    pub base_url: String,
+}
+
+impl ServedBinary {
+    /// Starts `server serve` in `dir` with exactly `env` (plus `PATH`) and `RUST_LOG`, and
+    /// waits for it to listen. It is ended after `deadline_secs` whatever happens.
+    pub fn start(dir: &Path, env: &[(String, String)], rust_log: &str, deadline_secs: u32) -> Self {
+        let log_path = dir.join(format!("server-{}.log", super::unique_suffix()));
+        let mut child = Command::new("timeout")
+            .args([&deadline_secs.to_string(), env!("CARGO_BIN_EXE_server"), "serve"])
+            .current_dir(dir)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(env.iter().cloned())
+            .env("RUST_LOG", rust_log)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(std::fs::File::create(&log_path).expect("a log file")))
+            .spawn()
+            .expect("the server binary starts");
+        let mut stdout = child.stdout.take().expect("the server's stdout");
+        let mut banner = Vec::new();
+        let mut byte = [0u8; 1];
+        while stdout.read(&mut byte).unwrap_or(0) == 1 && byte[0] != b'\n' {
+            banner.push(byte[0]);
+        }
+        let banner = String::from_utf8(banner).expect("a UTF-8 banner");
+        let base_url = banner
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| {
+                let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+                panic!("the server did not start: {banner:?}\n{log}")
+            })
+            .to_owned();
+        Self {
+            child,
+            stdout,
+            banner,
+            log_path,
+            base_url,
+        }
+    }
+
+    /// Asks the server to stop gracefully (SIGTERM to `timeout`, which passes it on), waits
+    /// for it and returns everything it printed: stdout and its log.
+    pub fn stop(mut self) -> String {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+        let mut rest = String::new();
+        let _ = self.stdout.read_to_string(&mut rest);
+        let log = std::fs::read_to_string(&self.log_path).unwrap_or_default();
+        format!("{}\n{rest}{log}", self.banner)
+    }
+}
