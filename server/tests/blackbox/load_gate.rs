@@ -70,7 +70,9 @@ impl Samples {
             "/chat/{id}" => &self.conversation,
             _ => panic!("the load gate has no sample for the route {pattern}: add one to Samples::path_for"),
         };
-        let (prefix, _) = pattern.rsplit_once('/').expect("a pattern with a parameter has a slash");
+        let (prefix, _) = pattern
+            .rsplit_once('/')
+            .expect("a pattern with a parameter has a slash");
         format!("{prefix}/{sample}")
     }
 }
@@ -171,7 +173,10 @@ async fn every_page_and_server_function_survives_concurrent_load() {
     // Each probe alone first: the answer it must give under load too.
     let mut expected = Vec::with_capacity(probes.len());
     for probe in &probes {
-        let status = client.send(probe).await.unwrap_or_else(|error| panic!("{probe:?}: {error}"));
+        let status = client
+            .send(probe)
+            .await
+            .unwrap_or_else(|error| panic!("{probe:?}: {error}"));
         assert!(status < 500, "{probe:?} answered {status} even alone");
         expected.push(status);
     }
@@ -189,7 +194,13 @@ async fn every_page_and_server_function_survives_concurrent_load() {
     let log = server.stop();
 
     let failures = failures(&probes, &expected, &outcomes);
-    let panics: Vec<&str> = log.lines().filter(|line| line.contains("panicked")).collect();
+    let lines: Vec<&str> = log.lines().collect();
+    let panics: Vec<usize> = (0..lines.len()).filter(|&at| lines[at].contains("panicked")).collect();
+    // The first panic with the lines after it: its message and where it came from.
+    let first_panic = panics
+        .first()
+        .map(|&at| lines[at..lines.len().min(at + 12)].join("\n"))
+        .unwrap_or_default();
     println!(
         "load gate: {} requests ({} probes × {ROUNDS}) at {CONCURRENCY} connections in {:.1} s ({:.0} req/s); {} failed; {} panics logged",
         outcomes.len(),
@@ -201,14 +212,13 @@ async fn every_page_and_server_function_survives_concurrent_load() {
     );
     assert!(
         failures.is_empty() && panics.is_empty(),
-        "under load:\n{}\npanics in the log ({}), first: {:?}",
+        "under load:\n{}\npanics in the log: {}; the first:\n{first_panic}",
         failures
             .iter()
             .map(|(what, count)| format!("  {count} × {what}"))
             .collect::<Vec<_>>()
             .join("\n"),
         panics.len(),
-        panics.first(),
     );
 }
 

@@ -19,6 +19,7 @@ use crate::{
 };
 use leptos::{form::ActionForm, prelude::*};
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+use send_wrapper::SendWrapper;
 
 /// What a page without a configured provider says, and what the operator sets.
 #[component]
@@ -209,7 +210,12 @@ fn ConversationBody(conversation: Conversation) -> impl IntoView {
     let allowance = Signal::derive(move || availability.with(allowance_line));
     // Messages shown before the server numbers them count down from -1.
     let local_ids = StoredValue::new(-1_i64);
-    let controller = StoredValue::new_local(None::<web_sys::AbortController>);
+    // Not `new_local`: on the server a local value is wrapped in a `SendWrapper` that
+    // panics when the page's owner is dropped on another thread than the one that rendered
+    // it, which a busy multi-threaded runtime does (the load gate's conversation pages
+    // lost their connection). The controller only ever exists in the browser, so the
+    // server stores `None` and has nothing to drop.
+    let controller = StoredValue::new(None::<SendWrapper<web_sys::AbortController>>);
     let id = StoredValue::new(public_id.clone());
 
     let send = move |text: Option<String>| {
@@ -328,7 +334,7 @@ struct RunSignals {
     draft: RwSignal<String>,
     title: RwSignal<String>,
     availability: RwSignal<Availability>,
-    controller: StoredValue<Option<web_sys::AbortController>, LocalStorage>,
+    controller: StoredValue<Option<SendWrapper<web_sys::AbortController>>>,
     local_ids: StoredValue<i64>,
 }
 
@@ -351,7 +357,7 @@ fn run_stream(
             return;
         };
         let signal = abort.signal();
-        signals.controller.set_value(Some(abort));
+        signals.controller.set_value(Some(SendWrapper::new(abort)));
         let url = if retrying {
             format!("/chat/{public_id}/retry")
         } else {

@@ -19,11 +19,13 @@ pub struct ServedBinary {
 
 impl ServedBinary {
     /// Starts `server serve` in `dir` with exactly `env` (plus `PATH`) and `RUST_LOG`, and
-    /// waits for it to listen. It is ended after `deadline_secs` whatever happens.
+    /// waits for it to listen. It is ended after `deadline_secs` whatever happens. The
+    /// binary is this build's, or `ATELIER_SERVER_BIN` when set (to run a test against
+    /// another build, such as one from before a fix).
     pub fn start(dir: &Path, env: &[(String, String)], rust_log: &str, deadline_secs: u32) -> Self {
         let log_path = dir.join(format!("server-{}.log", super::unique_suffix()));
         let mut child = Command::new("timeout")
-            .args([&deadline_secs.to_string(), env!("CARGO_BIN_EXE_server"), "serve"])
+            .args([&deadline_secs.to_string(), &binary(), "serve"])
             .current_dir(dir)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -69,4 +71,8 @@ impl ServedBinary {
         let log = std::fs::read_to_string(&self.log_path).unwrap_or_default();
         format!("{}\n{rest}{log}", self.banner)
     }
+}
+
+fn binary() -> String {
+    std::env::var("ATELIER_SERVER_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_server").to_owned())
 }
