@@ -4,7 +4,7 @@
 //! visitor, a member and an administrator. Any 5xx, any answer that differs from the same
 //! request sent alone, a body that breaks off, or a panic in the server's log fails it.
 
-use crate::support::{self, command, served::ServedBinary};
+use crate::support::{self, command, members::PASSWORD, served::ServedBinary};
 use app::{
     features::{
         accounts::{
@@ -29,7 +29,6 @@ const CONCURRENCY: usize = 48;
 /// of the three identities.
 const ROUNDS: usize = 70;
 const DEMO_IMAGES: &str = "24";
-const PASSWORD: &str = "correct horse battery staple";
 
 /// Who sends a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -39,8 +38,14 @@ enum Who {
     Admin,
 }
 
-/// One request the gate sends, and the status it got when sent alone.
-#[derive(Clone, Debug)]
+/// The signed-in identities: made in the database, then signed in over HTTP.
+const ACCOUNTS: [(Who, &str, Role); 2] = [
+    (Who::Member, "member@example.org", Role::Member),
+    (Who::Admin, "admin@example.org", Role::Admin),
+];
+
+/// One request the gate sends.
+#[derive(Debug)]
 struct Probe {
     who: Who,
     path: String,
@@ -134,7 +139,7 @@ async fn every_page_and_server_function_survives_concurrent_load() {
     assert!(seeded.status.success(), "{}", String::from_utf8_lossy(&seeded.stderr));
     let url = &env.iter().find(|(key, _)| key == "DATABASE_URL").unwrap().1;
     let db = Database::connect(url, 2).await.expect("the test database");
-    for (email, role) in [("member@example.org", Role::Member), ("admin@example.org", Role::Admin)] {
+    for (_, email, role) in ACCOUNTS {
         let user = NewUser {
             email,
             display_name: "Load Tester",
@@ -157,7 +162,7 @@ async fn every_page_and_server_function_survives_concurrent_load() {
         base: server.base_url.clone(),
         cookies: BTreeMap::new(),
     };
-    for (who, email) in [(Who::Member, "member@example.org"), (Who::Admin, "admin@example.org")] {
+    for (who, email, _) in ACCOUNTS {
         let response = client
             .http
             .post(format!("{}{}", client.base, SignIn::PATH))
