@@ -10,7 +10,7 @@ use crate::{
             settings_views::AccountPage,
             views::{AccountMenu, SessionsPage},
         },
-        admin::{requests_view::RequestsQueuePage, views::OutboxPage},
+        admin::{jobs_view::JobsQueuePage, requests_view::RequestsQueuePage, views::OutboxPage},
         billing::views::{BillingPage, CheckoutCancelledPage, CheckoutSuccessPage, PricingPage},
         chat::views::{ChatListPage, ConversationPage},
         collections::{
@@ -111,6 +111,7 @@ lazy_pages! {
     PrivacySettingsRoute => PrivacySettingsPage,
     OutboxRoute => OutboxPage,
     RequestsQueueRoute => RequestsQueuePage,
+    JobsQueueRoute => JobsQueuePage,
     CookiesRoute => CookiesPage,
     PrivacyRoute => PrivacyPage,
     TermsRoute => TermsPage,
@@ -163,6 +164,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/account/privacy") view={Lazy::<PrivacySettingsRoute>::new()} ssr=SsrMode::InOrder/>
                     <Route path=path!("/admin/outbox") view={Lazy::<OutboxRoute>::new()} ssr=SsrMode::InOrder/>
                     <Route path=path!("/admin/requests") view={Lazy::<RequestsQueueRoute>::new()} ssr=SsrMode::InOrder/>
+                    <Route path=path!("/admin/jobs") view={Lazy::<JobsQueueRoute>::new()} ssr=SsrMode::InOrder/>
                     <Route path=path!("/cookies") view={Lazy::<CookiesRoute>::new()} ssr=SsrMode::InOrder/>
                     <Route path=path!("/privacy") view={Lazy::<PrivacyRoute>::new()} ssr=SsrMode::InOrder/>
                     <Route path=path!("/collections") view={Lazy::<CollectionsRoute>::new()} ssr=SsrMode::InOrder/>

@@ -41,6 +41,7 @@ export async function startFakeStripe() {
   const customers = new Map();
   const sessions = new Map();
   const subscriptions = new Map();
+  const invoices = new Map();
   const replies = new Map();
   const requests = [];
   let appUrl = null;
@@ -94,6 +95,10 @@ export async function startFakeStripe() {
     if (request.method === 'GET' && resource === 'subscriptions') {
       return subscriptions.has(second) ? json(response, 200, subscriptions.get(second)) : notFound();
     }
+    // Atelier reads an invoice back rather than trusting the event that names it.
+    if (request.method === 'GET' && resource === 'invoices') {
+      return invoices.has(second) ? json(response, 200, invoices.get(second)) : notFound();
+    }
     if (request.method === 'POST' && resource === 'billing_portal') {
       return reply({ id: id('bps'), object: 'billing_portal.session', customer: form.customer, return_url: form.return_url, url: `${base}/portal/${form.customer}?return=${encodeURIComponent(form.return_url)}` });
     }
@@ -115,7 +120,12 @@ export async function startFakeStripe() {
       session.invoice = subscription.latest_invoice;
       await sendEvent('checkout.session.completed', session);
       await sendEvent('customer.subscription.created', subscription);
-      await sendEvent('invoice.paid', { id: subscription.latest_invoice, object: 'invoice', customer: session.customer, subscription: subscription.id });
+      const invoice = {
+        id: subscription.latest_invoice, object: 'invoice', customer: session.customer, status: 'paid',
+        parent: { type: 'subscription_details', quote_details: null, subscription_details: { metadata: {}, subscription: subscription.id } },
+      };
+      invoices.set(invoice.id, invoice);
+      await sendEvent('invoice.paid', invoice);
     } else {
       session.payment_intent = id('pi');
       await sendEvent('checkout.session.completed', session);

@@ -1,7 +1,9 @@
 // PostHog behind consent, against a local fake PostHog host that counts requests: nothing
-// in the page and nothing sent before consent or after Reject all; Accept starts capture
-// without a reload; withdrawing stops it and removes what it stored; Global Privacy
-// Control keeps it off; a visitor who already allowed analytics gets the loader at once.
+// in the page, nothing sent and no analytics host in the CSP before consent or after
+// Reject all; Accept starts capture from the next page the server sends (only its CSP
+// lets the browser reach PostHog); withdrawing stops it without a reload and removes what
+// it stored; Global Privacy Control keeps it off; a visitor who already allowed analytics
+// gets the loader at once.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, launchBrowser, watchConsole, waitForHydration } from '../support/harness.mjs';
@@ -70,7 +72,8 @@ test('before consent and after Reject all: no analytics script, request, cookie 
   const problems = watchConsole(page);
   const seen = watchAnalytics(page);
   const sentBefore = posthog.requests.length;
-  await page.goto(server.url);
+  const response = await page.goto(server.url);
+  assert.doesNotMatch(response.headers()['content-security-policy'], new RegExp(posthog.url), 'no analytics host in the CSP');
   await banner(page).waitFor();
   await waitForHydration(page);
   assert.equal(await loaders(page), 0, 'no analytics script in the page');
@@ -89,20 +92,28 @@ test('before consent and after Reject all: no analytics script, request, cookie 
   await context.close();
 });
 
-test('Accept all starts capture without a reload; withdrawing stops it and clears its storage', async () => {
+test('Accept all starts capture from the next page served; withdrawing stops it without a reload', async () => {
   const context = await newContext();
   const page = await context.newPage();
   const problems = watchConsole(page);
+  const seen = watchAnalytics(page);
   const eventsBefore = posthog.events().length;
   await page.goto(server.url);
   await waitForHydration(page);
-  await page.evaluate(() => { window.stillHere = true; });
 
   await page.getByTestId('consent-accept').click();
   await banner(page).waitFor({ state: 'detached' });
+  // This page was served before consent: its CSP does not name the analytics host, so
+  // nothing is loaded on it. The next page the server sends carries the loader and a CSP
+  // that allows the host.
+  await page.waitForTimeout(1_500);
+  assert.deepEqual(seen, [], 'nothing loaded on the page served before consent');
+  const response = await page.reload();
+  assert.match(response.headers()['content-security-policy'], new RegExp(`connect-src 'self' ${posthog.url}`));
+  await waitForHydration(page);
+  await page.evaluate(() => { window.stillHere = true; });
   await eventually(() => posthog.events().length > eventsBefore, 'PostHog received an event');
   await eventually(async () => (await stored(page, context)).length > 0, 'PostHog keeps its id');
-  assert.equal(await page.evaluate(() => window.stillHere), true, 'no reload');
   assert.equal(await page.locator('script[src="/vendor/posthog.js"]').count(), 1, 'our own copy');
 
   await page.getByTestId('cookie-settings-link').click();

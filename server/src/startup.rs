@@ -4,9 +4,10 @@
 use crate::{
     middleware::{
         client_address::{client_address, AddressPolicy},
+        form_errors::signed_form_errors,
         page_views::count_page_views,
         same_origin::{same_origin_guard, OriginPolicy},
-        security_headers::{security_headers, CspNonce, CspSources},
+        security_headers::{security_headers, CspNonce, CspSources, HeaderPolicy},
         server_fn_status::server_fn_error_status,
     },
     routes::{
@@ -163,20 +164,24 @@ pub fn router(state: AppState) -> Router {
     let origin_policy = Arc::new(OriginPolicy {
         public_origin: config.public_url.clone(),
     });
-    let csp_sources = Arc::new(CspSources {
-        analytics_origin: config.posthog.as_ref().map(|posthog| posthog.host.clone()),
-        payment_origins: config
-            .stripe
-            .as_ref()
-            .map(|stripe| stripe.hosted_origins())
-            .unwrap_or_default(),
+    let header_policy = Arc::new(HeaderPolicy {
+        sources: CspSources {
+            analytics_origin: config.posthog.as_ref().map(|posthog| posthog.host.clone()),
+            payment_origins: config
+                .stripe
+                .as_ref()
+                .map(|stripe| stripe.hosted_origins())
+                .unwrap_or_default(),
+        },
+        policy_version: config.policy_version,
+        strict_transport: config.public_url.starts_with("https://"),
     });
     let address_policy = Arc::new(AddressPolicy {
         trusted_proxies: config.trusted_proxies.clone(),
         country_header: config.country_header.clone(),
     });
 
-    // No client address or user agent in logs: PRODUCT.md lists where IPs may be stored.
+    // No client address or user agent in logs: the privacy policy and docs/DATA.md say where IPs may be stored.
     let request_span = |request: &HttpRequest<axum::body::Body>| {
         let request_id = request
             .headers()
@@ -214,11 +219,13 @@ pub fn router(state: AppState) -> Router {
         // Sees the route the router matched (`MatchedPath`), so it counts pages only.
         .layer(from_fn_with_state(state.usage.clone(), count_page_views))
         .layer(from_fn(server_fn_error_status))
+        // Outside the status fix above, so it signs the redirect that one tidied.
+        .layer(from_fn_with_state(state.secret_key.clone(), signed_form_errors))
         // The default compression predicate skips images, gRPC and event streams.
         .layer(CompressionLayer::new())
         .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
         .layer(from_fn_with_state(origin_policy, same_origin_guard))
-        .layer(from_fn_with_state(csp_sources, security_headers))
+        .layer(from_fn_with_state(header_policy, security_headers))
         .layer(CatchPanicLayer::new())
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
@@ -340,7 +347,8 @@ impl Application {
 
 /// Housekeeping every minute: forget idle rate-limit keys, remove expired sessions, used
 /// or expired account links and outbox mail past its retention, apply the privacy
-/// retention rules (old downloads to daily totals, old session addresses cleared), delete
+/// retention rules (old downloads to daily totals, old session addresses cleared, lapsed
+/// cookie decisions deleted), delete
 /// collections deleted longer ago than their undo window, data exports past their 7 days,
 /// collection exports past their day, and accounts whose deletion grace period ended.
 async fn maintenance(state: AppState, mut stop: watch::Receiver<bool>) {
@@ -363,7 +371,7 @@ async fn maintenance(state: AppState, mut stop: watch::Receiver<bool>) {
         report_purge("old outbox mail", app::platform::mail::outbox::purge_old(db).await);
         report_purge("finished jobs", state.jobs.purge_finished().await);
         report_purge(
-            "yesterday's view de-duplication",
+            "yesterday's view and download de-duplication",
             app::features::library::service::purge_old_views(db, app::platform::clock::now_unix()).await,
         );
         report_purge(
@@ -380,6 +388,7 @@ async fn maintenance(state: AppState, mut stop: watch::Receiver<bool>) {
                 downloads_rolled_up = report.downloads_rolled_up,
                 usage_events_rolled_up = report.usage_events_rolled_up,
                 session_addresses_cleared = report.session_addresses_cleared,
+                consent_records_deleted = report.consent_records_deleted,
                 "retention applied"
             ),
             Ok(_) => {}

@@ -32,6 +32,50 @@ pub const SQLITE_MMAP_BYTES: u64 = 1 << 30;
 pub struct Database {
     pool: AnyPool,
     backend: Backend,
+    /// The SQLite file the pool opened, for readiness (None on PostgreSQL and in memory).
+    sqlite_file: Option<FileIdentity>,
+}
+
+/// A file by path and by identity: a SQLite file deleted or replaced under a running server
+/// still answers `SELECT 1` through the connections already open, while every new
+/// connection would open (and create) a different, empty database.
+#[derive(Clone, Debug)]
+struct FileIdentity {
+    path: std::path::PathBuf,
+    id: Option<(u64, u64)>,
+}
+
+impl FileIdentity {
+    fn of(path: &Path) -> Option<Self> {
+        let metadata = std::fs::metadata(path).ok()?;
+        Some(FileIdentity {
+            path: path.to_owned(),
+            id: file_id(&metadata),
+        })
+    }
+
+    /// `Err` when the file is gone or is no longer the one the pool opened.
+    fn still_there(&self) -> Result<(), sqlx::Error> {
+        let metadata = std::fs::metadata(&self.path).map_err(sqlx::Error::Io)?;
+        if file_id(&metadata) == self.id {
+            Ok(())
+        } else {
+            Err(sqlx::Error::Io(std::io::Error::other(
+                "the SQLite file was replaced by another file",
+            )))
+        }
+    }
+}
+
+#[cfg(unix)]
+fn file_id(metadata: &std::fs::Metadata) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    Some((metadata.dev(), metadata.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_id(_metadata: &std::fs::Metadata) -> Option<(u64, u64)> {
+    None
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,7 +129,15 @@ impl Database {
             .connect_with(options)
             .await
             .map_err(DatabaseError::Connect)?;
-        Ok(Database { pool, backend })
+        let sqlite_file = match backend {
+            Backend::Sqlite => sqlite_file_path(&url).and_then(|path| FileIdentity::of(&path)),
+            Backend::Postgres => None,
+        };
+        Ok(Database {
+            pool,
+            backend,
+            sqlite_file,
+        })
     }
 
     /// Applies every pending migration for this backend.
@@ -98,7 +150,11 @@ impl Database {
     }
 
     /// A cheap round trip used by `/readyz`; bounded so a hung database answers quickly.
+    /// On SQLite it also checks that the file is still the one the pool opened.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        if let Some(file) = &self.sqlite_file {
+            file.still_there()?;
+        }
         match tokio::time::timeout(Duration::from_secs(2), sqlx::query("SELECT 1").execute(&self.pool)).await {
             Ok(result) => result.map(|_| ()),
             Err(_) => Err(sqlx::Error::PoolTimedOut),
@@ -118,14 +174,20 @@ impl Database {
     }
 }
 
-/// Adds `mode=rwc` (create when missing) and makes sure the file's directory exists.
-fn sqlite_url_with_create(url: &str) -> Result<String, DatabaseError> {
+/// The file a `sqlite:` URL names; None for an in-memory database.
+fn sqlite_file_path(url: &str) -> Option<std::path::PathBuf> {
     let path_part = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
     let file = path_part.split('?').next().unwrap_or_default();
-    if !file.is_empty() && file != ":memory:" {
-        if let Some(parent) = Path::new(file).parent().filter(|p| !p.as_os_str().is_empty()) {
+    let in_memory = file.is_empty() || file == ":memory:" || url.contains("mode=memory");
+    (!in_memory).then(|| std::path::PathBuf::from(file))
+}
+
+/// Adds `mode=rwc` (create when missing) and makes sure the file's directory exists.
+fn sqlite_url_with_create(url: &str) -> Result<String, DatabaseError> {
+    if let Some(file) = sqlite_file_path(url) {
+        if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|source| DatabaseError::CreateDirectory {
-                path: file.to_owned(),
+                path: file.display().to_string(),
                 source,
             })?;
         }

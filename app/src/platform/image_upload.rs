@@ -86,7 +86,7 @@ pub enum UploadError {
 }
 
 impl UploadError {
-    /// The HTTP status a refusal answers with (TRUST.md: 413 too big, 415 not an allowed image).
+    /// The HTTP status a refusal answers with (413 too big, 415 not an allowed image).
     pub fn status(&self) -> StatusCode {
         match self {
             UploadError::Empty | UploadError::TooManyPixels => StatusCode::BAD_REQUEST,

@@ -1,7 +1,8 @@
 //! A database-backed job queue. Jobs survive restarts; several instances sharing PostgreSQL
 //! claim work with `FOR UPDATE SKIP LOCKED`, SQLite serialises claims through its single
 //! writer. Failed attempts retry with exponential backoff; exhausted jobs stay visible as
-//! `failed` for `jobs list` / `jobs retry`.
+//! `failed` for /admin/jobs and `jobs list` / `jobs retry`, and are never run again unless
+//! an operator retries them.
 
 use super::{
     clock::now_unix,
@@ -94,6 +95,9 @@ pub enum JobError {
     #[error("{0}")]
     Permanent(String),
 }
+
+/// Days a job that failed for good is kept for an operator to read and retry.
+pub const FAILED_JOB_DAYS: i64 = 30;
 
 pub type JobFuture<'a> = Pin<Box<dyn Future<Output = Result<(), JobError>> + Send + 'a>>;
 
@@ -213,12 +217,18 @@ impl JobQueue {
         Ok(status)
     }
 
-    /// Puts jobs whose worker died mid-run back in the queue.
+    /// Puts jobs whose worker died mid-run back in the queue, or marks them failed when
+    /// that was their last attempt: a job that kills its worker every time (say, one that
+    /// exhausts memory) would otherwise be claimed, and kill a worker, forever.
     pub async fn requeue_stale(&self) -> Result<u64, sqlx::Error> {
         let now = now_unix();
         let result = sqlx::query(
-            "UPDATE jobs SET status = 'queued', locked_by = NULL, locked_at = NULL, updated_at = $1, \
-             last_error = 'worker stopped while running; requeued' \
+            "UPDATE jobs SET \
+             status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END, \
+             last_error = CASE WHEN attempts >= max_attempts \
+                 THEN 'worker stopped while running; no attempts left' \
+                 ELSE 'worker stopped while running; requeued' END, \
+             locked_by = NULL, locked_at = NULL, updated_at = $1 \
              WHERE status = 'running' AND locked_at < $2",
         )
         .bind(now)
@@ -229,11 +239,23 @@ impl JobQueue {
     }
 
     pub async fn list(&self, status: Option<JobStatus>, limit: i64) -> Result<Vec<JobRecord>, sqlx::Error> {
+        self.page(status, None, limit).await
+    }
+
+    /// Up to `limit` jobs, newest first, only those older than job `before` when given: the
+    /// pages of /admin/jobs. Paging by id keeps a page steady while new jobs arrive.
+    pub async fn page(
+        &self,
+        status: Option<JobStatus>,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<JobRecord>, sqlx::Error> {
         let rows = sqlx::query(
             "SELECT id, kind, status, attempts, max_attempts, run_at, last_error, created_at, updated_at FROM jobs \
-             WHERE ($1 = '' OR status = $1) ORDER BY id DESC LIMIT $2",
+             WHERE ($1 = '' OR status = $1) AND id < $2 ORDER BY id DESC LIMIT $3",
         )
         .bind(status.map(JobStatus::as_str).unwrap_or(""))
+        .bind(before.unwrap_or(i64::MAX))
         .bind(limit)
         .fetch_all(self.db.pool())
         .await?;
@@ -253,6 +275,21 @@ impl JobQueue {
                 })
             })
             .collect()
+    }
+
+    /// How many jobs each status holds (statuses with none are left out).
+    pub async fn counts(&self) -> Result<Vec<(JobStatus, i64)>, sqlx::Error> {
+        let rows = sqlx::query("SELECT status, CAST(COUNT(*) AS BIGINT) AS n FROM jobs GROUP BY status")
+            .fetch_all(self.db.pool())
+            .await?;
+        let mut counts = Vec::with_capacity(rows.len());
+        for row in rows {
+            let status: String = row.try_get("status")?;
+            if let Some(status) = JobStatus::parse(&status) {
+                counts.push((status, row.try_get("n")?));
+            }
+        }
+        Ok(counts)
     }
 
     /// Status and last error of the given jobs (unknown ids are left out).
@@ -294,12 +331,18 @@ impl JobQueue {
         Ok(result.rows_affected() == 1)
     }
 
-    /// Removes finished jobs after a week; they only serve `jobs list`.
+    /// Removes finished jobs after a week (they only serve `jobs list` and /admin/jobs),
+    /// and jobs that failed for good after [`FAILED_JOB_DAYS`]: a failed mail keeps its
+    /// recipient and bodies in its payload for an operator's retry, but not for ever.
     pub async fn purge_finished(&self) -> Result<u64, sqlx::Error> {
-        let result = sqlx::query("DELETE FROM jobs WHERE status = 'done' AND updated_at < $1")
-            .bind(now_unix() - 7 * 24 * 3600)
-            .execute(self.db.pool())
-            .await?;
+        let now = now_unix();
+        let result = sqlx::query(
+            "DELETE FROM jobs WHERE (status = 'done' AND updated_at < $1) OR (status = 'failed' AND updated_at < $2)",
+        )
+        .bind(now - 7 * 24 * 3600)
+        .bind(now - FAILED_JOB_DAYS * 24 * 3600)
+        .execute(self.db.pool())
+        .await?;
         Ok(result.rows_affected())
     }
 
@@ -389,7 +432,10 @@ pub async fn run_worker(
             last_stale_check = now_unix();
             match queue.requeue_stale().await {
                 Ok(0) => {}
-                Ok(count) => tracing::warn!(count, "requeued jobs whose worker stopped"),
+                Ok(count) => tracing::warn!(
+                    count,
+                    "requeued (or, out of attempts, failed) jobs whose worker stopped"
+                ),
                 Err(error) => tracing::error!(%error, "could not requeue stale jobs"),
             }
         }
@@ -411,7 +457,7 @@ pub async fn run_worker(
         let span = tracing::info_span!("job", id = job.id, kind = %job.kind, attempt = job.attempt);
         async {
             let outcome = match handler {
-                Some(handler) => handler.run(&job).await,
+                Some(handler) => run_caught(handler.as_ref(), &job).await,
                 None => Err(JobError::Permanent(format!("no handler for job kind {}", job.kind))),
             };
             let recorded = match &outcome {
@@ -426,6 +472,25 @@ pub async fn run_worker(
         }
         .instrument(span)
         .await;
+    }
+}
+
+/// Runs a handler, turning a panic into a failed attempt (retried like any other until its
+/// attempts run out). Uncaught, a panic would end this worker's loop for good, and the
+/// process would quietly stop doing background work.
+async fn run_caught(handler: &dyn JobHandler, job: &ClaimedJob) -> Result<(), JobError> {
+    use futures::FutureExt;
+    match std::panic::AssertUnwindSafe(handler.run(job)).catch_unwind().await {
+        Ok(outcome) => outcome,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|text| text.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".to_owned());
+            tracing::error!(%message, "job handler panicked");
+            Err(JobError::Retry(format!("the handler panicked: {message}")))
+        }
     }
 }
 

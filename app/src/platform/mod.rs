@@ -11,6 +11,7 @@ pub mod jobs;
 pub mod mail;
 pub mod media;
 pub mod rate_limit;
+pub mod redirect;
 pub mod request;
 pub mod search_rank;
 pub mod secrets;

@@ -1,5 +1,5 @@
 //! Abuse limits for the account endpoints (sign-in, sign-up, password reset, verification
-//! mail), for starting payments and for chat messages: GCRA (governor) per client IP and per account. Limits slow attackers down without
+//! mail), for starting payments, for chat messages and for cookie decisions: GCRA (governor) per client IP and per account. Limits slow attackers down without
 //! ever locking a victim out: a limited caller only waits.
 
 use governor::{clock::Clock, DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -19,6 +19,9 @@ pub struct AuthRateLimits {
     pub payments: PairLimit,
     /// Chat messages: each one is a call to the model.
     pub chat: PairLimit,
+    /// Cookie decisions (the account key is the browser's consent id): they need no
+    /// account, and each new one is a stored consent record.
+    pub consent: PairLimit,
 }
 
 impl Default for AuthRateLimits {
@@ -35,6 +38,10 @@ impl Default for AuthRateLimits {
             // 60 per IP, then one a second; 20 per member, then one every 3 s — faster than
             // anyone reads a reply.
             chat: PairLimit::new(60, Duration::from_secs(1), 20, Duration::from_secs(3)),
+            // 30 per IP, then one every 10 s — room for a household or an office deciding
+            // at once, a bound on what one address can store; 10 per browser, then one a
+            // minute, far more than a person changes their mind.
+            consent: PairLimit::new(30, Duration::from_secs(10), 10, Duration::from_secs(60)),
         }
     }
 }
@@ -47,6 +54,7 @@ impl AuthRateLimits {
             &self.mail_links,
             &self.payments,
             &self.chat,
+            &self.consent,
         ] {
             limit.forget_idle();
         }

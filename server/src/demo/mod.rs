@@ -116,7 +116,7 @@ fn meta(plan: &Plan) -> ImageMeta {
         public_id: Some(plan.public_id.clone()),
         title: plan.title.clone(),
         description: format!(
-            "{} in a {} palette by {}, the library's {} specialist. Free to use for anything.",
+            "{} in a {} palette by {}, the library's {} specialist: a demo image drawn by a procedural generator (code, not an AI model). Free to use for anything.",
             plan.title,
             plan.palette_name,
             persona.name,

@@ -1,7 +1,9 @@
 //! Security headers on every response, and a Content-Security-Policy with a fresh nonce on
 //! every HTML response. The nonce reaches Leptos through request extensions, so the
-//! hydration script carries the same value the header allows.
+//! hydration script carries the same value the header allows. Over HTTPS every response
+//! also tells the browser to use nothing else (HSTS).
 
+use app::features::privacy::consent::{self, Category};
 use axum::{
     extract::{Request, State},
     http::{header, HeaderValue},
@@ -24,14 +26,29 @@ pub struct CspSources {
     pub payment_origins: Vec<String>,
 }
 
+/// What the headers depend on, fixed at start from the configuration.
+#[derive(Clone, Debug, Default)]
+pub struct HeaderPolicy {
+    pub sources: CspSources,
+    /// The privacy policy version: only a choice saved under it allows analytics.
+    pub policy_version: u32,
+    /// `ATELIER_PUBLIC_URL` is HTTPS, so browsers are told to come back over HTTPS only.
+    pub strict_transport: bool,
+}
+
+/// A year, and every subdomain: the value browsers' preload lists ask for, short of `preload`
+/// (which is the operator's decision to make).
+pub const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000; includeSubDomains";
+
 /// Scripts: only ours and those carrying the nonce; `wasm-unsafe-eval` lets the browser
 /// compile our wasm. Style attributes are allowed (per-image aspect ratios and colours);
 /// style elements and scripts are not. Requests go to our origin, and to the analytics
-/// host only when one is configured.
-pub fn content_security_policy(nonce: &str, sources: &CspSources) -> String {
+/// host only when one is configured and this visitor allowed analytics: before that the
+/// browser itself refuses to send anything there, whatever script runs.
+pub fn content_security_policy(nonce: &str, sources: &CspSources, analytics_allowed: bool) -> String {
     let connect = match &sources.analytics_origin {
-        Some(origin) => format!("'self' {origin}"),
-        None => "'self'".to_owned(),
+        Some(origin) if analytics_allowed => format!("'self' {origin}"),
+        _ => "'self'".to_owned(),
     };
     let form_action = std::iter::once("'self'")
         .chain(sources.payment_origins.iter().map(String::as_str))
@@ -45,19 +62,30 @@ pub fn content_security_policy(nonce: &str, sources: &CspSources) -> String {
     )
 }
 
-pub async fn security_headers(State(sources): State<Arc<CspSources>>, mut request: Request, next: Next) -> Response {
+pub async fn security_headers(State(policy): State<Arc<HeaderPolicy>>, request: Request, next: Next) -> Response {
     let nonce = leptos::nonce::Nonce::new().to_string();
-    request.extensions_mut().insert(CspNonce(nonce.clone()));
-    let mut response = next.run(request).await;
+    let (mut parts, body) = request.into_parts();
+    parts.extensions.insert(CspNonce(nonce.clone()));
+    // The consent the page is rendered with is the request's (its consent cookie), the
+    // same one `Analytics` reads to decide whether the loader is in the page.
+    let analytics_allowed = consent::allows(&parts, policy.policy_version, Category::Analytics);
+    let mut response = next.run(Request::from_parts(parts, body)).await;
     let headers = response.headers_mut();
     let is_html = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
     if is_html {
-        if let Ok(value) = HeaderValue::from_str(&content_security_policy(&nonce, &sources)) {
+        let csp = content_security_policy(&nonce, &policy.sources, analytics_allowed);
+        if let Ok(value) = HeaderValue::from_str(&csp) {
             headers.insert(header::CONTENT_SECURITY_POLICY, value);
         }
+    }
+    if policy.strict_transport {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(STRICT_TRANSPORT_SECURITY),
+        );
     }
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(
@@ -78,7 +106,7 @@ mod tests {
     use super::{content_security_policy, CspSources};
 
     #[test]
-    fn requests_go_to_the_analytics_host_only_when_one_is_configured() {
+    fn requests_go_to_the_analytics_host_only_when_configured_and_allowed() {
         let directive = |csp: &str| {
             csp.split(';')
                 .map(str::trim)
@@ -87,7 +115,7 @@ mod tests {
                 .to_owned()
         };
         assert_eq!(
-            directive(&content_security_policy("n", &CspSources::default())),
+            directive(&content_security_policy("n", &CspSources::default(), true)),
             "connect-src 'self'"
         );
         let sources = CspSources {
@@ -95,7 +123,12 @@ mod tests {
             ..CspSources::default()
         };
         assert_eq!(
-            directive(&content_security_policy("n", &sources)),
+            directive(&content_security_policy("n", &sources, false)),
+            "connect-src 'self'",
+            "not before the visitor allowed analytics"
+        );
+        assert_eq!(
+            directive(&content_security_policy("n", &sources, true)),
             "connect-src 'self' https://eu.i.posthog.com"
         );
     }
@@ -103,7 +136,7 @@ mod tests {
     #[test]
     fn forms_may_lead_to_stripe_only_when_payments_are_on() {
         let directive = |sources: &CspSources| {
-            content_security_policy("n", sources)
+            content_security_policy("n", sources, false)
                 .split(';')
                 .map(str::trim)
                 .find(|d| d.starts_with("form-action "))
@@ -126,7 +159,7 @@ mod tests {
 
     #[test]
     fn policy_allows_only_nonced_scripts() {
-        let csp = content_security_policy("abc123", &CspSources::default());
+        let csp = content_security_policy("abc123", &CspSources::default(), false);
         let script_src = csp
             .split(';')
             .map(str::trim)

@@ -7,10 +7,11 @@
 //! pages link them). A request whose `Referer` is another site is served like any other
 //! and counted by referring domain only (image, domain, day) — never blocked.
 //!
-//! A download link is valid for 10 minutes; following it counts one download per link
-//! (retries and range requests of the same link do not count again) and serves the file as
-//! an attachment with a readable name. A tampered or expired link gets 403 with a page that
-//! offers a fresh link.
+//! A download link is valid for 10 minutes; following it counts at most one download per
+//! visitor, image and day (the view count's cookie-less visitor key, so minting fresh links
+//! adds nothing; retries and range requests of one link are the same download) and serves
+//! the file as an attachment with a readable name. A tampered or expired link gets 403 with
+//! a page that offers a fresh link.
 
 use crate::middleware::security_headers::CspNonce;
 use app::{
@@ -216,8 +217,10 @@ pub async fn download(
             .into_response();
     }
 
-    // One count per link: the token is unique to (image, size, expiry).
+    // One count per visitor, image and day, and per link: the token is unique to (image,
+    // size, expiry).
     let (parts, body) = request.into_parts();
+    let visitor = service::visitor_key(&state.secret_key, &parts, "download", now);
     let user_id = session::of_request(&state.db, &state.config, &parts)
         .await
         .ok()
@@ -237,7 +240,8 @@ pub async fn download(
     };
     let request = Request::from_parts(parts, body);
     let link = query.token.unwrap_or_default();
-    if let Err(error) = service::record_download(&state.db, file.image_id, user_id, variant, &link, now).await {
+    if let Err(error) = service::record_download(&state.db, file.image_id, user_id, variant, &link, &visitor, now).await
+    {
         tracing::error!(%error, "could not record a download");
     }
     let filename = file.download_name();

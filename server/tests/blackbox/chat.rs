@@ -3,6 +3,7 @@
 //! browser that leaves mid-reply — what the member sees, what is stored, and credits
 //! given back exactly once. Plus the refusals before a reply starts, retry, rename,
 //! delete, retention, links to library images and a provider that is not configured.
+//! Paid replies stopped or broken at every step are in `chat_metering`.
 
 use crate::support::{
     self,
@@ -29,19 +30,19 @@ use app::{
 use leptos::server_fn::ServerFn;
 use std::time::{Duration, Instant};
 
-const WIRES: [&str; 2] = ["openai", "anthropic"];
+pub(crate) const WIRES: [&str; 2] = ["openai", "anthropic"];
 
-struct Chat {
-    app: TestApp,
-    llm: FakeLlm,
-    member: i64,
-    cookie: String,
-    conversation: String,
+pub(crate) struct Chat {
+    pub(crate) app: TestApp,
+    pub(crate) llm: FakeLlm,
+    pub(crate) member: i64,
+    pub(crate) cookie: String,
+    pub(crate) conversation: String,
 }
 
 /// An app whose chat speaks `wire` to a fake, a signed-in member and a conversation with
 /// the first demo contributor. `adjust` changes the configuration further.
-async fn chat_with(wire: &str, adjust: impl FnOnce(&mut std::collections::HashMap<String, String>)) -> Chat {
+pub(crate) async fn chat_with(wire: &str, adjust: impl FnOnce(&mut std::collections::HashMap<String, String>)) -> Chat {
     let llm = FakeLlm::start().await;
     let env = llm.env(wire);
     let app = support::spawn_app_with(
@@ -66,30 +67,33 @@ async fn chat_with(wire: &str, adjust: impl FnOnce(&mut std::collections::HashMa
 }
 
 /// One more configuration value.
-fn setting(name: &'static str, value: &'static str) -> impl FnOnce(&mut std::collections::HashMap<String, String>) {
+pub(crate) fn setting(
+    name: &'static str,
+    value: &'static str,
+) -> impl FnOnce(&mut std::collections::HashMap<String, String>) {
     move |values| {
         values.insert(name.into(), value.into());
     }
 }
 
-async fn chat(wire: &str) -> Chat {
+pub(crate) async fn chat(wire: &str) -> Chat {
     chat_with(wire, |_| {}).await
 }
 
-async fn start(app: &TestApp, cookie: &str, contributor: &str) -> String {
+pub(crate) async fn start(app: &TestApp, cookie: &str, contributor: &str) -> String {
     let response = post_form(app, StartChat::PATH, Some(cookie), &[("contributor", contributor)]).await;
     assert_eq!(response.status(), 200);
     response.json().await.unwrap()
 }
 
 /// A message as the browser sends it; the events of the answer, or its refusal.
-async fn post(chat: &Chat, path: &str, text: Option<&str>) -> reqwest::Response {
+pub(crate) async fn post(chat: &Chat, path: &str, text: Option<&str>) -> reqwest::Response {
     post_accepting(chat, path, text, "text/event-stream").await
 }
 
 /// A message sent with `accept`: a script asks for the event stream, a plain form post
 /// for HTML.
-async fn post_accepting(chat: &Chat, path: &str, text: Option<&str>, accept: &str) -> reqwest::Response {
+pub(crate) async fn post_accepting(chat: &Chat, path: &str, text: Option<&str>, accept: &str) -> reqwest::Response {
     let mut request = chat
         .app
         .client
@@ -102,11 +106,11 @@ async fn post_accepting(chat: &Chat, path: &str, text: Option<&str>, accept: &st
     request.send().await.unwrap()
 }
 
-fn events_of(body: &[u8]) -> Vec<SseEvent> {
+pub(crate) fn events_of(body: &[u8]) -> Vec<SseEvent> {
     SseParser::default().feed(body).unwrap()
 }
 
-async fn send(chat: &Chat, text: &str) -> (u16, Vec<SseEvent>) {
+pub(crate) async fn send(chat: &Chat, text: &str) -> (u16, Vec<SseEvent>) {
     let response = post(chat, &format!("/chat/{}/messages", chat.conversation), Some(text)).await;
     let status = response.status().as_u16();
     if status == 200 {
@@ -119,7 +123,7 @@ async fn send(chat: &Chat, text: &str) -> (u16, Vec<SseEvent>) {
     (status, events_of(&response.bytes().await.unwrap()))
 }
 
-fn text_of(events: &[SseEvent]) -> String {
+pub(crate) fn text_of(events: &[SseEvent]) -> String {
     events
         .iter()
         .filter(|event| event.name == wire::DELTA)
@@ -127,12 +131,12 @@ fn text_of(events: &[SseEvent]) -> String {
         .collect()
 }
 
-fn last(events: &[SseEvent]) -> &SseEvent {
+pub(crate) fn last(events: &[SseEvent]) -> &SseEvent {
     events.last().expect("the stream has events")
 }
 
 /// (role, content, state) of every message of the conversation, oldest first.
-async fn stored(chat: &Chat) -> Vec<(String, String, String)> {
+pub(crate) async fn stored(chat: &Chat) -> Vec<(String, String, String)> {
     sqlx::query_as(
         "SELECT m.role, m.content, m.state FROM chat_messages m JOIN chat_conversations c ON c.id = m.conversation_id \
          WHERE c.public_id = $1 ORDER BY m.id",
@@ -143,22 +147,22 @@ async fn stored(chat: &Chat) -> Vec<(String, String, String)> {
     .unwrap()
 }
 
-fn message(role: &str, content: &str, state: &str) -> (String, String, String) {
+pub(crate) fn message(role: &str, content: &str, state: &str) -> (String, String, String) {
     (role.into(), content.into(), state.into())
 }
 
-async fn used_today(chat: &Chat) -> u32 {
+pub(crate) async fn used_today(chat: &Chat) -> u32 {
     service::used_today(&chat.app.state.db, chat.member, now_unix())
         .await
         .unwrap()
 }
 
-async fn balance(chat: &Chat) -> i64 {
+pub(crate) async fn balance(chat: &Chat) -> i64 {
     ledger::balance(&chat.app.state.db, chat.member).await.unwrap()
 }
 
 /// (amount, reason) of every ledger entry of the member.
-async fn ledger_entries(chat: &Chat) -> Vec<(i64, String)> {
+pub(crate) async fn ledger_entries(chat: &Chat) -> Vec<(i64, String)> {
     sqlx::query_as("SELECT amount, reason FROM credit_ledger WHERE user_id = $1 ORDER BY id")
         .bind(chat.member)
         .fetch_all(chat.app.state.db.pool())
@@ -166,7 +170,7 @@ async fn ledger_entries(chat: &Chat) -> Vec<(i64, String)> {
         .unwrap()
 }
 
-async fn grant(chat: &Chat, credits: i64) {
+pub(crate) async fn grant(chat: &Chat, credits: i64) {
     ledger::grant(
         &chat.app.state.db,
         chat.member,
@@ -610,7 +614,7 @@ async fn replies_render_safely_and_link_only_real_library_images() {
     chat.app.stop().await;
 }
 
-async fn conversation(chat: &Chat, cookie: &str, id: &str) -> Option<Conversation> {
+pub(crate) async fn conversation(chat: &Chat, cookie: &str, id: &str) -> Option<Conversation> {
     let response = post_form(&chat.app, LoadConversation::PATH, Some(cookie), &[("id", id)]).await;
     assert_eq!(response.status(), 200);
     response.json().await.unwrap()
@@ -738,6 +742,88 @@ async fn conversations_follow_the_members_chat_retention() {
     chat.app.stop().await;
 }
 
+/// The member's conversations.
+pub(crate) async fn conversations_of(chat: &Chat) -> i64 {
+    sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM chat_conversations WHERE user_id = $1")
+        .bind(chat.member)
+        .fetch_one(chat.app.state.db.pool())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn conversations_are_capped_per_member_even_when_started_at_once() {
+    let chat = chat("openai").await;
+    let db = chat.app.state.db.pool();
+    // Two short of the cap (the fixture started one), filled in directly.
+    let contributor: i64 = sqlx::query_scalar("SELECT contributor_id FROM chat_conversations WHERE public_id = $1")
+        .bind(&chat.conversation)
+        .fetch_one(db)
+        .await
+        .unwrap();
+    let now = now_unix();
+    let mut tx = db.begin().await.unwrap();
+    for n in 0..service::MAX_CONVERSATIONS - 3 {
+        sqlx::query(
+            "INSERT INTO chat_conversations (public_id, user_id, contributor_id, title, title_source, created_at, updated_at) \
+             VALUES ($1, $2, $3, 'Old chat', 'auto', $4, $4)",
+        )
+        .bind(format!("filler{n:06}"))
+        .bind(chat.member)
+        .bind(contributor)
+        .bind(now - 86_400)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    assert_eq!(conversations_of(&chat).await, service::MAX_CONVERSATIONS - 2);
+
+    // Six starts at once: two fit, four are refused with the reason, none overshoots.
+    let starts = (0..6).map(|_| {
+        let form = crate::collections::fields(&[("contributor", "mira-solenne")]);
+        crate::collections::owned_post(&chat.app, StartChat::PATH, &chat.cookie, None, form)
+    });
+    let mut started = 0;
+    for response in crate::collections::futures_join_all(starts).await {
+        if response.status() == 200 {
+            started += 1;
+        } else {
+            assert_eq!(
+                error_of(response).await,
+                app::error::AppError::Invalid(service::TOO_MANY_CONVERSATIONS.to_owned())
+            );
+        }
+    }
+    assert_eq!(started, 2, "exactly the two that fit");
+    assert_eq!(conversations_of(&chat).await, service::MAX_CONVERSATIONS);
+    assert!(service::TOO_MANY_CONVERSATIONS.contains("Delete one"));
+
+    // Deleting one makes room for one.
+    let deleted = post_form(
+        &chat.app,
+        DeleteChat::PATH,
+        Some(&chat.cookie),
+        &[("id", &chat.conversation)],
+    )
+    .await;
+    assert_eq!(deleted.status(), 200);
+    start(&chat.app, &chat.cookie, "mira-solenne").await;
+    let refused = post_form(
+        &chat.app,
+        StartChat::PATH,
+        Some(&chat.cookie),
+        &[("contributor", "mira-solenne")],
+    )
+    .await;
+    assert_eq!(
+        error_of(refused).await,
+        app::error::AppError::Invalid(service::TOO_MANY_CONVERSATIONS.to_owned())
+    );
+    assert_eq!(conversations_of(&chat).await, service::MAX_CONVERSATIONS);
+    chat.app.stop().await;
+}
+
 #[tokio::test]
 async fn a_reply_left_streaming_by_a_dead_process_fails_and_gives_its_credit_back() {
     let chat = chat_with("openai", setting("ATELIER_CHAT_FREE_DAILY", "0")).await;
@@ -805,3 +891,7 @@ async fn without_a_provider_chat_says_how_to_configure_one_and_answers_nothing()
     assert_eq!(support::count_rows(&app, "chat_messages").await, 0);
     app.stop().await;
 }
+
+// Metering at every step: a reply is charged as it begins (a free reply, else credits, in
+// the transaction that creates it) and gives the charge back when it ends any way but
+// complete. Each test below stops or breaks a paid reply at one step, then checks the books.

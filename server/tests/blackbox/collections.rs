@@ -561,6 +561,18 @@ async fn saving_and_removing_work_as_plain_form_posts() {
     )
     .await;
     assert_eq!(location(&removed), "/", "only paths on this site are followed");
+    for hostile in crate::support::members::HOSTILE_NEXT {
+        let added = form_post(
+            AddToCollection::PATH,
+            vec![
+                ("slug", slug.clone()),
+                ("public_id", "third".into()),
+                ("next", (*hostile).to_owned()),
+            ],
+        )
+        .await;
+        assert_eq!(location(&added), "/", "{hostile:?}");
+    }
     let seen = view(&app, Some(&owner), &slug).await.unwrap();
     assert_eq!(ids(&seen), ["third"]);
 

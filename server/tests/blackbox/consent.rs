@@ -1,12 +1,20 @@
 //! Cookie consent over HTTP: the banner until a choice is saved, Global Privacy Control, a
-//! record for every decision, a new policy version asking again, and the download-size
+//! record for every decision (a repeat folded into the last, limited per address, deleted
+//! when its cookie has expired), a new policy version asking again, and the download-size
 //! preference cookie written only with preference consent.
 
 use crate::support::{
-    members::{cookie_pair, set_cookie_line},
+    members::{cookie_pair, error_of, set_cookie_line},
     spawn_app, spawn_app_with, TestApp,
 };
-use app::features::{library::api::DownloadLink, privacy::api::SaveConsent};
+use app::{
+    error::AppError,
+    features::{
+        library::api::DownloadLink,
+        privacy::{api::SaveConsent, consent::CONSENT_MAX_AGE, retention, service::RECORD_SECONDS},
+    },
+    platform::clock::now_unix,
+};
 use leptos::server_fn::ServerFn;
 use sqlx::Row;
 
@@ -150,6 +158,142 @@ async fn every_decision_is_recorded_and_the_banner_stays_away() {
     assert_eq!(refused.status(), 422);
     assert!(refused.text().await.unwrap().contains("Accept all, Reject all"));
     assert_eq!(record_count(&app).await, 2);
+    app.stop().await;
+}
+
+/// A decision that owns what it needs, so several can be sent at once.
+fn owned_decision(
+    app: &TestApp,
+    form: &[(&str, &str)],
+    cookie: Option<&str>,
+) -> impl std::future::Future<Output = reqwest::Response> + Send + 'static {
+    let mut request = app.client.post(app.url(SaveConsent::PATH)).form(form);
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie.to_owned());
+    }
+    async move { request.send().await.unwrap() }
+}
+
+fn max_age(set_cookie: &str) -> i64 {
+    set_cookie
+        .split(';')
+        .find_map(|part| part.trim().strip_prefix("Max-Age="))
+        .expect("a Max-Age")
+        .parse()
+        .unwrap()
+}
+
+async fn methods(app: &TestApp) -> Vec<String> {
+    sqlx::query_scalar("SELECT method FROM consent_records ORDER BY id")
+        .fetch_all(app.state.db.pool())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn consent_decisions_are_rate_limited_per_address() {
+    let app = spawn_app().await;
+    // Forty new browsers (no consent cookie) on one address, at once: the per-IP burst
+    // (30, `AuthRateLimits::consent`) is stored; the rest wait, told so, and store nothing.
+    let attempts = (0..40).map(|_| owned_decision(&app, &[("choice", "accept")], None));
+    let (mut stored, mut limited) = (0, 0);
+    for response in crate::collections::futures_join_all(attempts).await {
+        if response.status() == 200 {
+            stored += 1;
+            continue;
+        }
+        assert!(response.headers().contains_key("retry-after"));
+        assert_eq!(error_of(response).await, AppError::RateLimited);
+        limited += 1;
+    }
+    assert_eq!((stored, limited), (30, 10));
+    assert_eq!(record_count(&app).await, 30);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn repeating_a_choice_stores_nothing_new_even_at_once() {
+    let app = spawn_app().await;
+    let first = decide(&app, &[("choice", "accept")], &[]).await;
+    let cookie = cookie_pair(&set_cookie_line(&first, "atelier_consent").unwrap());
+    assert_eq!(record_count(&app).await, 1);
+
+    // The same choice again, five times at once: still one record, and the same cookie.
+    let repeats = (0..5).map(|_| owned_decision(&app, &[("choice", "accept")], Some(&cookie)));
+    for response in crate::collections::futures_join_all(repeats).await {
+        assert_eq!(response.status(), 200);
+        let line = set_cookie_line(&response, "atelier_consent").unwrap();
+        assert_eq!(cookie_pair(&line), cookie);
+    }
+    assert_eq!(record_count(&app).await, 1);
+
+    // A repeat does not extend the choice: the cookie keeps its record's expiry.
+    sqlx::query("UPDATE consent_records SET decided_at = decided_at - 86400")
+        .execute(app.state.db.pool())
+        .await
+        .unwrap();
+    let later = decide(&app, &[("choice", "accept")], &[("cookie", &cookie)]).await;
+    let line = set_cookie_line(&later, "atelier_consent").unwrap();
+    assert!(max_age(&line) <= CONSENT_MAX_AGE - 86_400, "{line}");
+    assert_eq!(record_count(&app).await, 1);
+
+    // A change is a new record, and so is changing back: the history stays whole.
+    for choice in ["reject", "accept"] {
+        let response = decide(&app, &[("choice", choice)], &[("cookie", &cookie)]).await;
+        assert_eq!(response.status(), 200);
+    }
+    assert_eq!(methods(&app).await, ["accept_all", "reject_all", "accept_all"]);
+
+    // The first decisions of one browser, sent at once, are one record too.
+    let browser = "atelier_consent=1.00.samebrowser01";
+    let firsts = (0..6).map(|_| owned_decision(&app, &[("choice", "custom"), ("preferences", "on")], Some(browser)));
+    for response in crate::collections::futures_join_all(firsts).await {
+        assert_eq!(response.status(), 200);
+    }
+    let of_browser: i64 =
+        sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM consent_records WHERE consent_id = 'samebrowser01'")
+            .fetch_one(app.state.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(of_browser, 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn cookie_decisions_are_deleted_once_their_cookie_has_expired() {
+    let app = spawn_app().await;
+    // Two browsers: one decided just over the cookie's lifetime ago, one a day short of it.
+    for choice in ["accept", "reject"] {
+        assert_eq!(decide(&app, &[("choice", choice)], &[]).await.status(), 200);
+    }
+    let now = now_unix();
+    for (method, decided_at) in [
+        ("accept_all", now - RECORD_SECONDS - 60),
+        ("reject_all", now - RECORD_SECONDS + 86_400),
+    ] {
+        sqlx::query("UPDATE consent_records SET decided_at = $1 WHERE method = $2")
+            .bind(decided_at)
+            .bind(method)
+            .execute(app.state.db.pool())
+            .await
+            .unwrap();
+    }
+    let db = &app.state.db;
+    assert_eq!(retention::run(db, now, 7).await.unwrap().consent_records_deleted, 1);
+    assert_eq!(methods(&app).await, ["reject_all"], "the one still in force stays");
+    assert_eq!(
+        retention::run(db, now, 7).await.unwrap().consent_records_deleted,
+        0,
+        "a second run changes nothing"
+    );
+    assert_eq!(
+        retention::run(db, now + 86_400 + 1, 7)
+            .await
+            .unwrap()
+            .consent_records_deleted,
+        1
+    );
+    assert_eq!(record_count(&app).await, 0);
     app.stop().await;
 }
 

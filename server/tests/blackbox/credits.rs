@@ -1,6 +1,7 @@
 //! The credit ledger on both databases: concurrent spends never take more than the
 //! balance, a refund counts once however often it is replayed, a retried call changes
-//! nothing, and entries cannot be changed once written.
+//! nothing, entries cannot be changed once written, and a spend or refund made on a
+//! caller's transaction commits or rolls back with it.
 
 use crate::support::{count_rows, members::create_member, spawn_app, TestApp};
 use app::{
@@ -206,5 +207,51 @@ async fn entries_cannot_be_changed_once_written() {
     let error = changed.expect_err("the database refuses to change an entry");
     assert!(error.to_string().contains("append-only"), "{error}");
     assert_eq!(ledger_sum(&app, id).await, 7);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_spend_on_the_callers_transaction_commits_and_rolls_back_with_it() {
+    let app = spawn_app().await;
+    let db = &app.state.db;
+    let id = member_with(&app, "payer@example.com", 3).await;
+    let now = now_unix();
+
+    // Rolled back with the work it paid for: no trace, and the key is free again.
+    let mut tx = db.pool().begin().await.unwrap();
+    let spent = ledger::spend_on(&mut tx, id, 2, Reason::Chat, "reply_1", "spend:reply_1", now)
+        .await
+        .unwrap();
+    assert_eq!(spent.entry.balance_after, 1);
+    tx.rollback().await.unwrap();
+    assert_eq!(ledger::balance(db, id).await.unwrap(), 3);
+    assert_eq!(ledger_sum(&app, id).await, 3);
+
+    // A refusal inside the caller's transaction undoes only itself; the transaction goes on.
+    let mut tx = db.pool().begin().await.unwrap();
+    assert!(matches!(
+        ledger::spend_on(&mut tx, id, 5, Reason::Chat, "reply_1", "spend:reply_1", now).await,
+        Err(LedgerError::Insufficient { balance: 3, needed: 5 })
+    ));
+    ledger::spend_on(&mut tx, id, 2, Reason::Chat, "reply_1", "spend:reply_1", now)
+        .await
+        .unwrap();
+    // The spend is found in the same transaction, and refunded once however often asked.
+    let first = ledger::refund_on(&mut tx, id, "spend:reply_1", now).await.unwrap();
+    let again = ledger::refund_on(&mut tx, id, "spend:reply_1", now).await.unwrap();
+    assert!(!first.replayed && again.replayed);
+    assert_eq!(again.entry, first.entry);
+    tx.commit().await.unwrap();
+    let again = ledger::refund(db, id, "spend:reply_1", now).await.unwrap();
+    assert!(again.replayed, "nor after the commit");
+    assert_eq!(ledger::balance(db, id).await.unwrap(), 3);
+    assert_eq!(ledger_sum(&app, id).await, 3);
+    let (history, _) = ledger::history(db, id, 1, 10).await.unwrap();
+    let reasons: Vec<Reason> = history.iter().map(|entry| entry.reason).collect();
+    assert_eq!(
+        reasons,
+        [Reason::Refund, Reason::Chat, Reason::PlanGrant],
+        "newest first"
+    );
     app.stop().await;
 }

@@ -366,6 +366,7 @@ async fn the_retention_job_at_day_91_leaves_no_identifiers_and_keeps_every_total
             downloads_rolled_up: 6,
             usage_events_rolled_up: 4,
             session_addresses_cleared: 1,
+            consent_records_deleted: 0,
         }
     );
     let old_with_identity: i64 =

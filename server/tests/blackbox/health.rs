@@ -2,7 +2,7 @@
 
 use crate::support;
 
-use crate::support::{backend, spawn_app, spawn_app_with, tcp_proxy::TcpProxy};
+use crate::support::{spawn_app, spawn_app_with, tcp_proxy::TcpProxy};
 
 #[tokio::test]
 async fn healthz_answers_ok() {
@@ -47,14 +47,10 @@ async fn graceful_shutdown_stops_the_listener() {
     );
 }
 
-/// PostgreSQL only: the database sits behind a relay the test can cut. (SQLite is a file in
-/// the process and cannot stop separately.)
+/// On PostgreSQL (whichever backend the rest of the run uses): the database sits behind a
+/// relay the test can cut.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn readyz_turns_503_while_the_database_is_down_and_recovers() {
-    if backend() != app::platform::db::Backend::Postgres {
-        eprintln!("readyz_turns_503_while_the_database_is_down_and_recovers: PostgreSQL run only");
-        return;
-    }
+async fn readyz_turns_503_while_postgres_is_down_and_recovers() {
     let real_url = support::fresh_postgres_database().await;
     let host_port = real_url
         .split('@')
@@ -92,5 +88,39 @@ async fn readyz_turns_503_while_the_database_is_down_and_recovers() {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
     assert!(recovered, "readiness returns once the database is back");
+    app.stop().await;
+}
+
+/// On SQLite (whichever backend the rest of the run uses): a SQLite database is a file in
+/// the process, so "down" is the file gone or replaced under the running server, which the
+/// open connections would not notice while every new one opened an empty database.
+#[tokio::test]
+async fn readyz_turns_503_while_the_sqlite_file_is_gone_and_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ready.db");
+    let url = format!("sqlite://{}", file.display());
+    let app = spawn_app_with(
+        |values| {
+            values.insert("DATABASE_URL".into(), url);
+        },
+        server::jobs::registry(),
+    )
+    .await;
+    assert_eq!(app.state.db.backend(), app::platform::db::Backend::Sqlite);
+    assert_eq!(app.get("/readyz").await.status(), 200);
+
+    let aside = dir.path().join("ready.db.aside");
+    std::fs::rename(&file, &aside).unwrap();
+    let response = app.get("/readyz").await;
+    assert_eq!(response.status(), 503, "the file is gone");
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["database"], "unreachable");
+    assert_eq!(app.get("/healthz").await.status(), 200, "the process keeps running");
+
+    std::fs::copy(&aside, &file).unwrap();
+    assert_eq!(app.get("/readyz").await.status(), 503, "a copy is another file");
+
+    std::fs::rename(&aside, &file).unwrap();
+    assert_eq!(app.get("/readyz").await.status(), 200, "the file is back");
     app.stop().await;
 }

@@ -1,7 +1,8 @@
 //! Image delivery over HTTP, on SQLite and PostgreSQL: `/img/{id}/{variant}` (strong ETag,
 //! 304, ranges, immutable caching for content-hashed URLs, hotlinks counted by domain
-//! only), signed downloads (`/dl/…`: counted once per link, 403 with a fresh link when
-//! tampered or expired) and the image page (`/photos/{id}`, view counts without cookies).
+//! only), signed downloads (`/dl/…`: counted once per visitor, image and day however many
+//! links are minted, 403 with a fresh link when tampered or expired) and the image page
+//! (`/photos/{id}`, view counts without cookies).
 
 use crate::support::{count_rows, spawn_app, TestApp};
 use app::{
@@ -250,14 +251,76 @@ async fn tampered_or_expired_links_get_403_with_a_fresh_link() {
     }
     assert_eq!(app.get("/dl/nope?size=small&expires=1&token=00").await.status(), 404);
     // The fresh links: one for the original (the tampered link asked for it) and the small
-    // ones, which are one link when made in the same second (the loop may cross a second,
-    // so the expected count is the number of distinct links offered).
+    // ones, which are one link when made in the same second (the loop may cross a second).
     assert!((2..=4).contains(&fresh_links.len()), "{fresh_links:?}");
     assert_eq!(
         counts(&app, &id).await.1,
-        fresh_links.len() as i64,
-        "only the fresh links counted, once per link"
+        1,
+        "only a fresh link counted, and one visitor's fresh links count once a day"
     );
+    app.stop().await;
+}
+
+/// Follows `link` as the browser `agent` and reads the file; the status. Owns what it
+/// needs, so several can run at once.
+fn download_as(app: &TestApp, link: &str, agent: &str) -> impl std::future::Future<Output = u16> + Send + 'static {
+    let request = app.client.get(app.url(link)).header("user-agent", agent.to_owned());
+    async move {
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        response.bytes().await.unwrap();
+        status
+    }
+}
+
+#[tokio::test]
+async fn fresh_links_count_one_download_per_visitor_image_and_day_even_at_once() {
+    let app = spawn_app().await;
+    app.seed(1).await;
+    let id = first_image(&app).await;
+    let now = now_unix();
+    // Four distinct, valid links per visitor, in two sizes (as minting fresh ones gives),
+    // for two visitors (the same address, different browsers), all followed at once.
+    let link = |size: &str, k: i64| signing::download_path(&app.state.secret_key, &id, size, now + 600 - k);
+    let mut downloads = Vec::new();
+    for (visitor, agent) in [(0, "Firefox/128.0"), (1, "Safari/17.0")] {
+        for k in 0..4 {
+            let size = if k % 2 == 0 { "small" } else { "full" };
+            downloads.push((link(size, 4 * visitor + k), agent));
+        }
+    }
+    let statuses =
+        crate::collections::futures_join_all(downloads.iter().map(|(link, agent)| download_as(&app, link, agent)))
+            .await;
+    assert!(statuses.iter().all(|status| *status == 200), "{statuses:?}");
+    assert_eq!(counts(&app, &id).await.1, 2, "two visitors, two downloads");
+    assert_eq!(count_rows(&app, "download_events").await, 2);
+    let visitors: Vec<String> = sqlx::query_scalar("SELECT visitor FROM download_visitors")
+        .fetch_all(app.state.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(visitors.len(), 2);
+    assert!(
+        visitors
+            .iter()
+            .all(|v| !v.contains("127.0.0.1") && !v.contains("Firefox") && v.len() == 32),
+        "pseudonymous: {visitors:?}"
+    );
+
+    // A third browser following a link already used is not a new download, and leaves no
+    // trace: its own link later still counts.
+    assert_eq!(download_as(&app, &downloads[0].0, "Chrome/126.0").await, 200);
+    assert_eq!(counts(&app, &id).await.1, 2);
+    assert_eq!(count_rows(&app, "download_visitors").await, 2);
+    assert_eq!(download_as(&app, &link("small", 10), "Chrome/126.0").await, 200);
+    assert_eq!(counts(&app, &id).await.1, 3);
+
+    // The de-duplication rows only matter on their day.
+    app::features::library::service::purge_old_views(&app.state.db, now + 2 * 86_400)
+        .await
+        .unwrap();
+    assert_eq!(count_rows(&app, "download_visitors").await, 0);
+    assert_eq!(counts(&app, &id).await.1, 3, "the count stays");
     app.stop().await;
 }
 

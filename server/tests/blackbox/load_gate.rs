@@ -23,8 +23,9 @@ use futures::StreamExt;
 use leptos::server_fn::ServerFn;
 use std::collections::BTreeMap;
 
-/// Connections open at once: a busy page's worth of visitors on one instance.
-const CONCURRENCY: usize = 48;
+/// Connections open at once: the reliability checklist's 128, several times more than the
+/// database pool, so requests also queue for connections.
+const CONCURRENCY: usize = 128;
 /// Times each probe is sent under load; every page route gets this many requests from each
 /// of the three identities.
 const ROUNDS: usize = 70;

@@ -136,23 +136,50 @@ async fn smtp_rejections_are_permanent_and_refused_connections_temporary() {
     assert!(matches!(unreachable, Err(MailError::Temporary(_))), "{unreachable:?}");
 }
 
-type Received = Arc<Mutex<Vec<(HashMap<String, String>, serde_json::Value)>>>;
+pub(crate) type Received = Arc<Mutex<Vec<(HashMap<String, String>, serde_json::Value)>>>;
 
 /// A Resend-shaped API: `POST /emails` with a bearer key; answers with `status`.
 async fn fake_mail_api(status: u16) -> (String, Received) {
+    scripted_mail_api(move |_, _| status).await
+}
+
+/// A Resend-shaped API whose status for each message `answer` picks from how many came
+/// before it and the message's JSON. Every message is recorded, accepted or not; a refusal
+/// names the recipient, as real providers' do.
+pub(crate) async fn scripted_mail_api(
+    answer: impl Fn(usize, &serde_json::Value) -> u16 + Send + Sync + 'static,
+) -> (String, Received) {
     let received: Received = Arc::default();
+    let answer = Arc::new(answer);
     let app = Router::new()
         .route(
             "/emails",
             post(
-                move |State(received): State<Received>, headers: HeaderMap, Json(body): Json<serde_json::Value>| async move {
-                    let headers = headers
-                        .iter()
-                        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
-                        .collect();
-                    received.lock().unwrap().push((headers, body));
-                    let status = axum::http::StatusCode::from_u16(status).unwrap();
-                    (status, Json(serde_json::json!({ "id": "4ef9a417-02e9-4d39-ad75-9611e0fcc33c" })))
+                move |State(received): State<Received>, headers: HeaderMap, Json(body): Json<serde_json::Value>| {
+                    let answer = answer.clone();
+                    async move {
+                        let headers = headers
+                            .iter()
+                            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
+                            .collect();
+                        let code = {
+                            let mut received = received.lock().unwrap();
+                            let code = answer(received.len(), &body);
+                            received.push((headers, body.clone()));
+                            code
+                        };
+                        let status = axum::http::StatusCode::from_u16(code).unwrap();
+                        let reply = if status.is_success() {
+                            serde_json::json!({ "id": "4ef9a417-02e9-4d39-ad75-9611e0fcc33c" })
+                        } else {
+                            serde_json::json!({
+                                "statusCode": code,
+                                "name": "rejected",
+                                "message": format!("{} was not accepted", body["to"][0].as_str().unwrap_or("?")),
+                            })
+                        };
+                        (status, Json(reply))
+                    }
                 },
             ),
         )

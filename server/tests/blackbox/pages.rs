@@ -192,3 +192,28 @@ async fn pkg_assets_prefer_precompressed_files() {
     assert_eq!(response.bytes().await.unwrap().as_ref(), b"brotli bytes");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_terms_and_the_demo_images_say_a_procedural_generator_made_them() {
+    let app = spawn_app().await;
+    app.seed(1).await;
+    let terms = app.get("/terms").await.text().await.unwrap();
+    assert!(
+        !terms.contains("made by AI systems"),
+        "the demo images are not made by an AI model"
+    );
+    assert!(
+        terms.contains("procedural generator"),
+        "the terms say what the demo images are"
+    );
+    let id: String = sqlx::query_scalar("SELECT public_id FROM images ORDER BY id LIMIT 1")
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap();
+    let page = app.get(&format!("/photos/{id}")).await.text().await.unwrap();
+    assert!(
+        page.contains("procedural generator (code, not an AI model)"),
+        "the image page says how the demo image was made"
+    );
+    app.stop().await;
+}

@@ -42,7 +42,8 @@ async fn requests(app: &TestApp, cookie: &str) -> Vec<RequestInfo> {
 }
 
 /// Downloads the first image through a signed link, as the member, and returns the member
-/// the download was recorded with.
+/// the download was recorded with. Each size comes from a browser of its own: one visitor's
+/// downloads of an image count (and are recorded) once a day.
 async fn download_as(app: &TestApp, cookie: &str, link_size: &str) -> Option<i64> {
     let id: String = sqlx::query_scalar("SELECT public_id FROM images ORDER BY id LIMIT 1")
         .fetch_one(app.state.db.pool())
@@ -62,6 +63,7 @@ async fn download_as(app: &TestApp, cookie: &str, link_size: &str) -> Option<i64
         .client
         .get(app.url(&link))
         .header("cookie", cookie)
+        .header("user-agent", format!("Browser/{link_size}"))
         .send()
         .await
         .unwrap();

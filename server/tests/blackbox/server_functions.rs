@@ -96,3 +96,22 @@ async fn oversized_bodies_are_refused_with_413() {
     assert_eq!(browse(&app, "1", &"q".repeat(10_000), &[]).await.status(), 413);
     app.stop().await;
 }
+
+/// GET requests are not checked for cross-site origins the way state changes are, and
+/// browsers send them from any page: no server function may be reachable by GET.
+#[test]
+fn no_server_function_uses_a_get_encoding() {
+    let functions: Vec<_> = leptos::server_fn::axum::server_fn_paths().collect();
+    assert!(
+        functions.len() > 50,
+        "the registry lists the server functions: {functions:?}"
+    );
+    let not_post: Vec<_> = functions
+        .iter()
+        .filter(|(_, method)| method.as_str() != "POST")
+        .collect();
+    assert!(
+        not_post.is_empty(),
+        "server functions reachable without POST: {not_post:?}"
+    );
+}

@@ -50,7 +50,7 @@ pub async fn sign_in(
     let next = if scheduled.is_some() {
         "/account/data".to_owned()
     } else {
-        guard::safe_next(next.as_deref())
+        crate::platform::redirect::safe_next(next.as_deref())
     };
     leptos_axum::redirect(&next);
     Ok(())

@@ -103,14 +103,6 @@ pub fn forget_cookie() -> Result<(), AppError> {
     set_response_header(header::SET_COOKIE, &session::clear_cookie(&state.config))
 }
 
-/// Only same-site paths may be redirect targets (no `//host`, no schemes).
-pub fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => path.to_owned(),
-        _ => "/".to_owned(),
-    }
-}
-
 impl From<AccountError> for AppError {
     fn from(error: AccountError) -> Self {
         match error {
@@ -126,24 +118,5 @@ impl From<AccountError> for AppError {
                 AppError::Internal
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::safe_next;
-
-    #[test]
-    fn redirects_stay_on_this_site() {
-        assert_eq!(safe_next(Some("/account/sessions")), "/account/sessions");
-        for hostile in [
-            "//evil.example",
-            "https://evil.example",
-            "/\\evil.example",
-            "javascript:alert(1)",
-        ] {
-            assert_eq!(safe_next(Some(hostile)), "/", "{hostile}");
-        }
-        assert_eq!(safe_next(None), "/");
     }
 }

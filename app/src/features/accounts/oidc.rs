@@ -35,7 +35,6 @@
 //! them to fixed sentences and never prints text from the URL.
 
 use super::{
-    guard,
     service::{self, AccountError, NewUser},
     session, Role,
 };
@@ -73,10 +72,11 @@ pub const CALLBACK_PATH: &str = "/auth/oidc/callback";
 pub const START_PATH: &str = "/auth/oidc/start";
 /// The binding cookie is only ever sent to these routes.
 pub const COOKIE_PATH: &str = "/auth/oidc";
-const SECURE_BINDING_COOKIE: &str = "__Secure-atelier_oidc";
-const PLAIN_BINDING_COOKIE: &str = "atelier_oidc";
-const SECURE_SIGN_UP_COOKIE: &str = "__Host-atelier_oidc_signup";
-const PLAIN_SIGN_UP_COOKIE: &str = "atelier_oidc_signup";
+// The cookies' names come from the site's one cookie list, which the cookie page shows.
+const SECURE_BINDING_COOKIE: &str = crate::features::privacy::cookies::OIDC_BINDING.secure;
+const PLAIN_BINDING_COOKIE: &str = crate::features::privacy::cookies::OIDC_BINDING.plain;
+const SECURE_SIGN_UP_COOKIE: &str = crate::features::privacy::cookies::OIDC_SIGN_UP.secure;
+const PLAIN_SIGN_UP_COOKIE: &str = crate::features::privacy::cookies::OIDC_SIGN_UP.plain;
 /// Where a new member finishes signing up after the provider vouched for their email.
 pub const SIGN_UP_PATH: &str = "/signup/provider";
 /// A sign-in must come back from the provider within 10 minutes.
@@ -673,17 +673,14 @@ fn unusable_password() -> String {
     format!("oidc-{}", random_hex(32))
 }
 
-/// `next` as a redirect target: a path on this site (see [`guard::safe_next`]), printable
-/// ASCII only (it goes into a `Location` header), and never back into these routes.
+/// `next` as a redirect target: a path on this site (the one rule,
+/// [`crate::platform::redirect::safe_next`]) and never back into these routes.
 pub fn local_next(next: Option<&str>) -> String {
-    let candidate = guard::safe_next(next);
-    let acceptable = candidate.len() <= 2048
-        && candidate.bytes().all(|byte| (0x21..=0x7e).contains(&byte))
-        && !candidate.starts_with(COOKIE_PATH);
-    if acceptable {
-        candidate
-    } else {
+    let candidate = crate::platform::redirect::safe_next(next);
+    if candidate.starts_with(COOKIE_PATH) {
         "/".to_owned()
+    } else {
+        candidate
     }
 }
 

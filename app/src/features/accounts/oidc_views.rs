@@ -135,7 +135,7 @@ pub async fn provider_sign_up() -> Result<Option<WaitingSignUp>, AppError> {
 
 /// Creates the account for the waiting sign-up and signs the new member in. A malformed
 /// date or name keeps the sign-up waiting so the person can correct it; a date below the
-/// minimum age ends it and nothing about the person is kept (TRUST.md).
+/// minimum age ends it and nothing about the person is kept.
 #[server]
 pub async fn finish_provider_sign_up(display_name: String, birth_date: String) -> Result<(), AppError> {
     use super::{guard, oidc, service};

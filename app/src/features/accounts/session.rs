@@ -8,9 +8,10 @@ use sqlx::Row;
 use std::fmt;
 
 /// Cookie name when served over HTTPS: `__Host-` pins it to this host, `/` and `Secure`.
-pub const SECURE_COOKIE: &str = "__Host-atelier_session";
+/// Both names come from the site's one cookie list (`privacy::cookies`).
+pub const SECURE_COOKIE: &str = crate::features::privacy::cookies::SESSION.secure;
 /// Cookie name for plain-HTTP local development (`ATELIER_SECURE_COOKIES=false`).
-pub const PLAIN_COOKIE: &str = "atelier_session";
+pub const PLAIN_COOKIE: &str = crate::features::privacy::cookies::SESSION.plain;
 /// A "remember me" session lasts 30 days; any other ends with the browser or after a day.
 pub const REMEMBER_SECONDS: i64 = 30 * 24 * 3600;
 pub const BROWSER_SESSION_SECONDS: i64 = 24 * 3600;

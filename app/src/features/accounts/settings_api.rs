@@ -37,7 +37,8 @@ pub async fn update_profile(display_name: String, bio: String, download_size: St
 }
 
 /// Changes the password after checking the current one. Every session of the account ends
-/// (TRUST.md) and this browser gets a fresh one, so the member stays signed in here only.
+/// (a changed password must shut out whoever knew the old one) and this browser gets a
+/// fresh one, so the member stays signed in here only.
 #[server]
 pub async fn change_password(current_password: String, new_password: String) -> Result<(), AppError> {
     use super::{guard, service, session};

@@ -102,10 +102,11 @@ fn AccountSections(
                 <div class="card flex flex-wrap items-center justify-between gap-4">
                     <div>
                         <h2 class="font-semibold text-ink">"Administration"</h2>
-                        <p class="mt-1 text-sm text-muted">"Mail written to the local outbox, and data requests waiting for a person."</p>
+                        <p class="mt-1 text-sm text-muted">"Data requests waiting for a person, background jobs (failed ones to retry), and mail written to the local outbox."</p>
                     </div>
                     <div class="flex flex-wrap gap-3">
                         <a href="/admin/requests" class="btn-secondary">"Data requests"</a>
+                        <a href="/admin/jobs" class="btn-secondary">"Background jobs"</a>
                         <a href="/admin/outbox" class="btn-secondary">"Open the outbox"</a>
                     </div>
                 </div>

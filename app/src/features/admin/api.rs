@@ -1,6 +1,6 @@
 //! Server functions for operator pages. Each one checks the admin role itself.
 
-use super::OutboxEntry;
+use super::{JobList, OutboxEntry};
 use crate::error::AppError;
 use leptos::prelude::*;
 
@@ -82,5 +82,32 @@ pub async fn decide_request(request_id: i64, decision: String, outcome: String) 
         )
         .await?;
     }
+    Ok(())
+}
+
+/// One page of background jobs, newest first: failed ones unless `status` says otherwise
+/// (`queued`, `running`, `done` or `all`), older than job `before` when given. Admins only.
+#[server]
+pub async fn list_jobs(status: Option<String>, before: Option<i64>) -> Result<JobList, AppError> {
+    use crate::features::accounts::{guard, Role};
+    use crate::platform::state::app_state;
+    guard::require_role(Role::Admin).await?;
+    let status = super::jobs::filter(status.as_deref())?;
+    super::jobs::list(&app_state().jobs, status, before).await
+}
+
+/// Sends a failed job back to the queue with fresh attempts. Admins only. Posted by a plain
+/// form as well, so it works before the page hydrates.
+#[server]
+pub async fn retry_job(id: i64) -> Result<(), AppError> {
+    use crate::features::accounts::{guard, Role};
+    use crate::platform::state::app_state;
+    let admin = guard::require_role(Role::Admin).await?;
+    super::jobs::retry(&app_state().jobs, id).await?;
+    tracing::info!(
+        job = id,
+        admin = admin.user_id,
+        "failed job sent back to the queue from /admin/jobs"
+    );
     Ok(())
 }

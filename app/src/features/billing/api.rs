@@ -11,6 +11,20 @@ use serde::{Deserialize, Serialize};
 /// Ledger entries per page of the billing history.
 pub const HISTORY_PAGE: u32 = 20;
 
+/// What a member starting a Checkout or opening the portal is told when Stripe answers
+/// with an error or not in time (`stripe::REQUEST_TIMEOUT`): nothing was bought, and the
+/// same form sent again is safe (its operation id makes Stripe answer with what it made).
+pub const STRIPE_UNREACHABLE: &str =
+    "We could not reach our payment provider. Nothing was charged; please try again in a minute.";
+
+/// What the page back from Checkout says when Stripe cannot be read. The member has most
+/// likely just paid, so “nothing was charged” would be false; the webhook job brings the
+/// plan or credits in once Stripe answers, whether or not the page is reloaded.
+pub const PAYMENT_UNCONFIRMED: &str = concat!(
+    "We could not confirm your payment with Stripe just now. If you paid, it is not lost: your plan or ",
+    "credits appear on your billing page as soon as Stripe confirms it. Reload this page in a minute to check."
+);
+
 /// What the pricing page needs beyond the catalogue.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PricingView {
@@ -77,9 +91,19 @@ mod server {
 
     pub fn stripe_failed(error: impl std::fmt::Display) -> AppError {
         tracing::warn!(%error, "a Stripe call failed");
-        AppError::Invalid(
-            "We could not reach our payment provider. Nothing was charged; please try again in a minute.".to_owned(),
-        )
+        AppError::Invalid(super::STRIPE_UNREACHABLE.to_owned())
+    }
+
+    /// A failure while confirming a Checkout the member came back from (see
+    /// `PAYMENT_UNCONFIRMED`); anything but Stripe's is as `billing_failed` has it.
+    pub fn confirm_failed(error: super::super::account::BillingError) -> AppError {
+        match error {
+            super::super::account::BillingError::Stripe(error) => {
+                tracing::warn!(%error, "a Checkout could not be confirmed with Stripe");
+                AppError::Invalid(super::PAYMENT_UNCONFIRMED.to_owned())
+            }
+            other => billing_failed(other),
+        }
     }
 
     pub fn billing_failed(error: super::super::account::BillingError) -> AppError {
@@ -302,7 +326,7 @@ pub async fn confirm_checkout(session_id: String) -> Result<CheckoutOutcome, App
     let session = match payments.checkout_session(&session_id).await {
         Ok(session) => session,
         Err(super::stripe::StripeCallError::NotFound) => return Err(AppError::NotFound),
-        Err(error) => return Err(server::stripe_failed(error)),
+        Err(error) => return Err(server::confirm_failed(error.into())),
     };
     // Someone else's session is as good as unknown.
     if session.client_reference_id.as_deref() != Some(member.user_id.to_string().as_str()) {
@@ -315,7 +339,7 @@ pub async fn confirm_checkout(session_id: String) -> Result<CheckoutOutcome, App
         ("subscription", Some(subscription)) => {
             let synced = super::events::sync_subscription(&state.db, payments, subscription)
                 .await
-                .map_err(server::billing_failed)?;
+                .map_err(server::confirm_failed)?;
             let Some((user_id, subscription)) = synced else {
                 return Ok(CheckoutOutcome::Pending);
             };

@@ -1,7 +1,9 @@
-//! The job that acts on a recorded Stripe event. Each handler re-reads the object from
-//! Stripe rather than trusting the event's copy (events can arrive late, twice or out of
-//! order) and is idempotent: grants carry the invoice's or session's key, and state is
-//! written only from a newer reading.
+//! The job that acts on a recorded Stripe event. Each handler takes only the object's id
+//! from the event and re-reads the object from Stripe (events can arrive late, twice or
+//! out of order, and their copy is not what Stripe holds now); a failed read fails the
+//! attempt, which is retried, and is never answered from the event. Handlers are
+//! idempotent: grants carry the invoice's or session's key, and state is written only
+//! from a newer reading.
 
 use super::{
     account, ledger,
@@ -123,8 +125,15 @@ impl Handling<'_> {
         }
     }
 
+    /// Grants the period's credits when Stripe, asked now, says the invoice is paid; the
+    /// subscription (and so the member) is the one Stripe names on the invoice.
     async fn invoice_paid(&self) -> Result<()> {
-        let Some(subscription) = &self.event.subscription else {
+        let invoice = self.payments.invoice(&self.event.object).await?;
+        if invoice.status.as_deref() != Some("paid") {
+            tracing::warn!(invoice = %invoice.id, status = ?invoice.status, "invoice.paid for an invoice Stripe does not show as paid");
+            return Ok(());
+        }
+        let Some(subscription) = invoice.subscription_id() else {
             return Ok(());
         };
         let Some((user_id, subscription)) = sync_subscription(&self.job.db, self.payments, subscription).await? else {
@@ -135,21 +144,26 @@ impl Handling<'_> {
             self.payments,
             user_id,
             &subscription,
-            &self.event.object,
+            &invoice.id,
             now_unix(),
         )
         .await?;
-        tracing::info!(user_id, invoice = %self.event.object, granted, "plan credits for a paid invoice");
+        tracing::info!(user_id, invoice = %invoice.id, granted, "plan credits for a paid invoice");
         Ok(())
     }
 
     async fn payment_failed(&self) -> Result<()> {
-        let Some(subscription) = &self.event.subscription else {
+        let invoice = self.payments.invoice(&self.event.object).await?;
+        let Some(subscription) = invoice.subscription_id() else {
             return Ok(());
         };
         let Some((user_id, _)) = sync_subscription(&self.job.db, self.payments, subscription).await? else {
             return Ok(());
         };
+        // Paid since (a retry went through) or voided: there is nothing left to mend.
+        if !matches!(invoice.status.as_deref(), Some("open" | "uncollectible")) {
+            return Ok(());
+        }
         let member = crate::features::accounts::service::account(&self.job.db, user_id).await?;
         let config = &self.job.config;
         let notice = mail::templates::payment_failed(
@@ -161,9 +175,11 @@ impl Handling<'_> {
         Ok(())
     }
 
-    /// A fully refunded credit pack takes its credits back, as many as are left.
+    /// A fully refunded credit pack takes its credits back, as many as are left. Whether
+    /// the refund is whole, and which payment it was for, is what Stripe says of the charge.
     async fn charge_refunded(&self) -> Result<()> {
-        let (Some(payment_intent), true) = (&self.event.payment_intent, self.event.fully_refunded) else {
+        let charge = self.payments.charge(&self.event.object).await?;
+        let (Some(payment_intent), true) = (&charge.payment_intent, charge.refunded) else {
             return Ok(());
         };
         let db = &self.job.db;
@@ -179,7 +195,7 @@ impl Handling<'_> {
         let now = now_unix();
         let take = credits.min(ledger::balance(db, user_id).await?);
         if take > 0 {
-            let key = format!("charge_refunded:{}", self.event.object);
+            let key = format!("charge_refunded:{}", charge.id);
             match ledger::spend(db, user_id, take, Reason::PackRefunded, &session, &key, now).await {
                 // Recorded by an earlier run, perhaps for a balance that has changed since.
                 Ok(_) | Err(ledger::LedgerError::KeyConflict(_)) => {}

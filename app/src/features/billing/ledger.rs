@@ -4,11 +4,13 @@
 //! so concurrent spends can never take more than there is, on either database; a retried
 //! call with the same key changes nothing and returns the entry the first call made.
 //! Entries are never changed (a database trigger refuses updates): corrections are new
-//! entries.
+//! entries. Each change also comes in an `_on` form that writes on the caller's
+//! connection, inside the caller's transaction (as a savepoint), so work and its payment
+//! can be committed together or not at all.
 
 use super::{LedgerEntry, Reason};
 use crate::platform::db::Database;
-use sqlx::{any::AnyRow, AnyConnection, Row};
+use sqlx::{any::AnyRow, AnyConnection, Connection, Row};
 
 /// Longest idempotency key or reference, in bytes.
 pub const MAX_KEY_LEN: usize = 200;
@@ -52,10 +54,32 @@ pub async fn grant(
     key: &str,
     now: i64,
 ) -> Result<Recorded> {
+    grant_on(
+        &mut *db.pool().acquire().await?,
+        user_id,
+        amount,
+        reason,
+        reference,
+        key,
+        now,
+    )
+    .await
+}
+
+/// [`grant`] on the caller's connection (and inside its transaction, if it has one).
+pub async fn grant_on(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    amount: i64,
+    reason: Reason,
+    reference: &str,
+    key: &str,
+    now: i64,
+) -> Result<Recorded> {
     if amount <= 0 || !reason.adds() {
         return Err(LedgerError::Invalid("a grant adds a positive number of credits"));
     }
-    record(db, user_id, amount, reason, reference, key, now).await
+    record(conn, user_id, amount, reason, reference, key, now).await
 }
 
 /// Takes `amount` (> 0) credits for work, or refuses with [`LedgerError::Insufficient`]
@@ -69,24 +93,55 @@ pub async fn spend(
     key: &str,
     now: i64,
 ) -> Result<Recorded> {
+    spend_on(
+        &mut *db.pool().acquire().await?,
+        user_id,
+        amount,
+        reason,
+        reference,
+        key,
+        now,
+    )
+    .await
+}
+
+/// [`spend`] on the caller's connection. Inside the caller's transaction the spend is
+/// committed with the work it pays for, or rolled back with it: there is no moment at
+/// which one exists without the other.
+pub async fn spend_on(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    amount: i64,
+    reason: Reason,
+    reference: &str,
+    key: &str,
+    now: i64,
+) -> Result<Recorded> {
     if amount <= 0 || reason.adds() {
         return Err(LedgerError::Invalid(
             "a spend takes a positive number of credits for work",
         ));
     }
-    record(db, user_id, -amount, reason, reference, key, now).await
+    record(conn, user_id, -amount, reason, reference, key, now).await
 }
 
 /// Gives back the spend recorded under `spend_key`, exactly once however often it is
 /// called (its own key is `refund:<spend_key>`).
 pub async fn refund(db: &Database, user_id: i64, spend_key: &str, now: i64) -> Result<Recorded> {
-    let spent = find(&mut *db.pool().acquire().await?, spend_key).await?;
+    refund_on(&mut *db.pool().acquire().await?, user_id, spend_key, now).await
+}
+
+/// [`refund`] on the caller's connection. Inside the caller's transaction the spend is
+/// looked up in that transaction, so a spend the same transaction (or one committed before
+/// it) wrote is always found, and the refund commits with whatever ended the work.
+pub async fn refund_on(conn: &mut AnyConnection, user_id: i64, spend_key: &str, now: i64) -> Result<Recorded> {
+    let spent = find(&mut *conn, spend_key).await?;
     let Some(spent) = spent.filter(|(owner, entry)| *owner == user_id && entry.amount < 0 && !entry.reason.adds())
     else {
         return Err(LedgerError::NoSuchSpend);
     };
     let key = format!("refund:{spend_key}");
-    record(db, user_id, -spent.1.amount, Reason::Refund, spend_key, &key, now).await
+    record(conn, user_id, -spent.1.amount, Reason::Refund, spend_key, &key, now).await
 }
 
 /// The member's balance now (0 for a member who never had credits).
@@ -153,8 +208,11 @@ fn replay(found: (i64, LedgerEntry), user_id: i64, amount: i64, reason: Reason, 
     Ok(Recorded { entry, replayed: true })
 }
 
+/// Writes one entry and its balance change in a transaction of its own on `conn`: a real
+/// one on a bare connection, a savepoint inside the caller's, so a refusal or a lost race
+/// here undoes only this call's writes and leaves the caller's transaction usable.
 async fn record(
-    db: &Database,
+    conn: &mut AnyConnection,
     user_id: i64,
     amount: i64,
     reason: Reason,
@@ -165,7 +223,7 @@ async fn record(
     if key.is_empty() || key.len() > MAX_KEY_LEN || reference.len() > MAX_KEY_LEN {
         return Err(LedgerError::Invalid("keys and references are 1 to 200 bytes"));
     }
-    let mut tx = db.pool().begin().await?;
+    let mut tx = conn.begin().await?;
     // A write first: SQLite takes its write lock here rather than failing to upgrade a
     // read lock later, and the member's balance row exists from now on.
     sqlx::query("INSERT INTO credit_accounts (user_id, balance, updated_at) VALUES ($1, 0, $2) ON CONFLICT (user_id) DO NOTHING")
@@ -176,6 +234,7 @@ async fn record(
     // A key used before: the earlier entry, and nothing changes (looked up once, under
     // the write lock on SQLite; PostgreSQL's unique index settles a race below).
     if let Some(found) = find(&mut tx, key).await? {
+        tx.rollback().await?;
         return replay(found, user_id, amount, reason, key);
     }
     // The check and the change in one statement: PostgreSQL re-checks the condition on the
@@ -194,6 +253,7 @@ async fn record(
             .bind(user_id)
             .fetch_one(&mut *tx)
             .await?;
+        tx.rollback().await?;
         return Err(LedgerError::Insufficient {
             balance,
             needed: -amount,
@@ -215,11 +275,11 @@ async fn record(
     let id = match inserted {
         Ok(id) => id,
         // The same key at the same moment on PostgreSQL: the other call won. This one's
-        // balance change is rolled back with its transaction.
+        // balance change is rolled back with its transaction (or savepoint), and the
+        // winner's entry read on the same connection, which is usable again.
         Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
-            drop(tx);
-            let found = find(&mut *db.pool().acquire().await?, key).await?;
-            return match found {
+            tx.rollback().await?;
+            return match find(conn, key).await? {
                 Some(found) => replay(found, user_id, amount, reason, key),
                 None => Err(LedgerError::KeyConflict(key.to_owned())),
             };

@@ -19,6 +19,9 @@ pub struct StripeSettings {
     pub plan_prices: HashMap<(Plan, Interval), String>,
     /// Price ids of the credit packs on sale; a pack without one is not offered.
     pub pack_prices: HashMap<&'static str, String>,
+    /// How long one attempt at a Stripe call may take: [`REQUEST_TIMEOUT`]. No variable
+    /// sets it; tests shorten it to keep a slow fake from taking seconds.
+    pub request_timeout: Duration,
 }
 
 impl std::fmt::Debug for StripeSettings {
@@ -28,9 +31,26 @@ impl std::fmt::Debug for StripeSettings {
             .field("api_base", &self.api_base)
             .field("plan_prices", &self.plan_prices)
             .field("pack_prices", &self.pack_prices)
+            .field("request_timeout", &self.request_timeout)
             .finish_non_exhaustive()
     }
 }
+
+/// How long one attempt at a Stripe call may take before it is given up. A member who
+/// clicked Upgrade waits on it, and async-stripe's client has no timeout of its own: a
+/// Stripe that accepts the connection and never answers would hold the request (and the
+/// worker running a webhook job) for as long as the connection lives. Stripe answers in
+/// well under a second when healthy; ten seconds is an outage, not a slow answer.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Attempts at a read (and a delete of a customer), the second at once after the first
+/// fails with a timeout, a network error, a 5xx or another status Stripe calls transient
+/// (409, 424, 429; a 404 or other refusal is final). A member on the page back from
+/// Checkout waits at most `READ_ATTEMPTS` × [`REQUEST_TIMEOUT`] per read, and a webhook
+/// job that fails is retried by the queue with its own backoff, so no longer backoff is
+/// spent inside the call. Creates are sent once: the member sends the same operation
+/// again, and its idempotency key makes that safe.
+pub const READ_ATTEMPTS: u32 = 2;
 
 const PLAN_PRICE_VARIABLES: [(Plan, Interval, &str); 4] = [
     (Plan::Pro, Interval::Monthly, "ATELIER_STRIPE_PRICE_PRO_MONTHLY"),
@@ -112,6 +132,7 @@ impl StripeSettings {
             api_base,
             plan_prices,
             pack_prices,
+            request_timeout: REQUEST_TIMEOUT,
         }))
     }
 
@@ -236,6 +257,50 @@ impl Subscription {
     }
 }
 
+/// The fields of an Invoice we use: what Stripe says of it, whatever an event carried.
+#[derive(Clone, Debug, miniserde::Deserialize)]
+pub struct Invoice {
+    pub id: String,
+    /// `draft`, `open`, `paid`, `uncollectible` or `void`.
+    pub status: Option<String>,
+    /// API versions before 2025-03-31 name the subscription here; later ones under `parent`.
+    pub subscription: Option<String>,
+    pub parent: Option<InvoiceParent>,
+}
+
+#[derive(Clone, Debug, miniserde::Deserialize)]
+pub struct InvoiceParent {
+    pub subscription_details: Option<InvoiceSubscriptionDetails>,
+}
+
+#[derive(Clone, Debug, miniserde::Deserialize)]
+pub struct InvoiceSubscriptionDetails {
+    pub subscription: Option<String>,
+}
+
+impl Invoice {
+    /// The subscription the invoice bills, in either API version's place.
+    pub fn subscription_id(&self) -> Option<&str> {
+        self.subscription.as_deref().or_else(|| {
+            self.parent
+                .as_ref()?
+                .subscription_details
+                .as_ref()?
+                .subscription
+                .as_deref()
+        })
+    }
+}
+
+/// The fields of a Charge we use.
+#[derive(Clone, Debug, miniserde::Deserialize)]
+pub struct Charge {
+    pub id: String,
+    pub payment_intent: Option<String>,
+    /// True once the whole amount has been refunded (a partial refund leaves it false).
+    pub refunded: bool,
+}
+
 /// A checkout to start: what to sell and where to send the member back to.
 pub struct CheckoutRequest<'a> {
     /// Our operation id, from which the idempotency key is made.
@@ -260,13 +325,14 @@ impl Payments {
     pub fn new(settings: StripeSettings) -> anyhow::Result<Self> {
         let client = stripe::ClientBuilder::new(settings.secret_key.clone())
             .url(settings.api_base.clone())
-            .timeout(Duration::from_secs(15))
+            .timeout(settings.request_timeout)
             .build()
             .map_err(|error| anyhow::anyhow!("the Stripe client could not be built: {error}"))?;
         Ok(Payments { client, settings })
     }
 
-    /// Sends `request` once with the idempotency key `key`, reading the answer as `T`.
+    /// Sends `request` once with the idempotency key `key`, reading the answer as `T`;
+    /// within the request timeout, or `StripeCallError::Failed`.
     async fn send_keyed<T: miniserde::Deserialize>(&self, request: &impl StripeRequest, key: &str) -> CallResult<T> {
         let key = IdempotencyKey::new(key).map_err(|error| StripeCallError::Failed(error.to_string()))?;
         Ok(request
@@ -277,12 +343,14 @@ impl Payments {
             .await?)
     }
 
-    /// Reads are safe to repeat: up to three tries with backoff.
+    /// Reads are safe to repeat: [`READ_ATTEMPTS`] tries, without a pause between them.
+    /// (async-stripe's `ExponentialBackoff` sleeps before every attempt, the first one
+    /// too: a second on each healthy read and seven on a failing one.)
     async fn send_read<T: miniserde::Deserialize>(&self, request: &impl StripeRequest) -> CallResult<T> {
         Ok(request
             .build()
             .customize::<T>()
-            .request_strategy(RequestStrategy::ExponentialBackoff(3))
+            .request_strategy(RequestStrategy::Retry(READ_ATTEMPTS))
             .send(&self.client)
             .await?)
     }
@@ -349,6 +417,14 @@ impl Payments {
     pub async fn subscription(&self, id: &str) -> CallResult<Subscription> {
         self.send_read(&stripe_billing::subscription::RetrieveSubscription::new(id))
             .await
+    }
+
+    pub async fn invoice(&self, id: &str) -> CallResult<Invoice> {
+        self.send_read(&stripe_billing::invoice::RetrieveInvoice::new(id)).await
+    }
+
+    pub async fn charge(&self, id: &str) -> CallResult<Charge> {
+        self.send_read(&stripe_core::charge::RetrieveCharge::new(id)).await
     }
 
     /// A billing portal session for the customer; returns its page.
@@ -433,5 +509,25 @@ mod tests {
         );
         assert!(!settings.pack_prices.contains_key("credits_2000"));
         assert!(!format!("{settings:?}").contains("sk_test"));
+        assert_eq!(settings.request_timeout, REQUEST_TIMEOUT);
+    }
+
+    #[test]
+    fn invoices_name_their_subscription_in_either_place() {
+        let old: Invoice = miniserde::json::from_str(
+            r#"{"id":"in_1","object":"invoice","customer":"cus_1","status":"paid","subscription":"sub_1"}"#,
+        )
+        .unwrap();
+        let new: Invoice = miniserde::json::from_str(
+            r#"{"id":"in_2","object":"invoice","customer":"cus_1","status":"paid","parent":{"type":"subscription_details","quote_details":null,"subscription_details":{"metadata":{},"subscription":"sub_2"}}}"#,
+        )
+        .unwrap();
+        let none: Invoice = miniserde::json::from_str(
+            r#"{"id":"in_3","object":"invoice","customer":"cus_1","status":"open","parent":null}"#,
+        )
+        .unwrap();
+        assert_eq!(old.subscription_id(), Some("sub_1"));
+        assert_eq!(new.subscription_id(), Some("sub_2"));
+        assert_eq!(none.subscription_id(), None);
     }
 }

@@ -108,51 +108,25 @@ struct EnvelopeData {
     object: serde_json::Value,
 }
 
-/// What the handler needs from an event: its type and the ids it names.
+/// What the handler takes from an event: its id, its type and its object's id — nothing
+/// else, so whatever else the body says (amounts, statuses, whom it is for) is never acted
+/// on: the handler reads the object itself from Stripe. (Payloads of jobs queued by
+/// earlier versions carry more fields; serde skips them.)
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventRef {
     pub id: String,
     pub kind: String,
     /// The object's own id (a session, subscription, invoice or charge).
     pub object: String,
-    pub customer: Option<String>,
-    pub subscription: Option<String>,
-    pub payment_intent: Option<String>,
-    /// For `charge.refunded`: whether the whole charge was refunded.
-    pub fully_refunded: bool,
-}
-
-fn text(value: &serde_json::Value, path: &[&str]) -> Option<String> {
-    let mut value = value;
-    for key in path {
-        value = value.get(key)?;
-    }
-    // An expanded object carries its id.
-    value
-        .as_str()
-        .map(str::to_owned)
-        .or_else(|| value.get("id")?.as_str().map(str::to_owned))
 }
 
 impl EventRef {
     fn from_envelope(envelope: Envelope) -> Option<Self> {
-        let object = &envelope.data.object;
-        let subscription = match envelope.kind.as_str() {
-            kind if kind.starts_with("customer.subscription.") => text(object, &["id"]),
-            // Invoices name their subscription at the top before API version 2025-03-31
-            // and under `parent.subscription_details` from it on.
-            kind if kind.starts_with("invoice.") => text(object, &["subscription"])
-                .or_else(|| text(object, &["parent", "subscription_details", "subscription"])),
-            _ => text(object, &["subscription"]),
-        };
+        let object = envelope.data.object.get("id")?.as_str()?.to_owned();
         Some(EventRef {
-            object: text(object, &["id"])?,
-            customer: text(object, &["customer"]),
-            subscription,
-            payment_intent: text(object, &["payment_intent"]),
-            fully_refunded: object.get("refunded").and_then(|v| v.as_bool()).unwrap_or(false),
             id: envelope.id,
             kind: envelope.kind,
+            object,
         })
     }
 }
@@ -287,22 +261,21 @@ mod tests {
     }
 
     #[test]
-    fn invoices_name_their_subscription_in_either_place() {
-        let old: Envelope = serde_json::from_str(
-            r#"{"id":"evt_a","type":"invoice.paid","data":{"object":{"id":"in_1","customer":"cus_1","subscription":"sub_1"}}}"#,
+    fn only_the_object_id_is_taken_from_an_event() {
+        let envelope: Envelope = serde_json::from_str(
+            r#"{"id":"evt_a","type":"invoice.paid","data":{"object":{"id":"in_1","customer":"cus_1","subscription":"sub_1","status":"paid","amount_paid":999999}}}"#,
         )
         .unwrap();
-        let new: Envelope = serde_json::from_str(
-            r#"{"id":"evt_b","type":"invoice.paid","data":{"object":{"id":"in_2","customer":"cus_1","parent":{"subscription_details":{"subscription":"sub_2"}}}}}"#,
+        let event = EventRef::from_envelope(envelope).unwrap();
+        assert_eq!(
+            serde_json::to_value(&event).unwrap(),
+            serde_json::json!({ "id": "evt_a", "kind": "invoice.paid", "object": "in_1" })
+        );
+        // A job queued by an older version, with the body's ids beside, still runs.
+        let older: EventRef = serde_json::from_str(
+            r#"{"id":"evt_b","kind":"charge.refunded","object":"ch_1","customer":null,"subscription":null,"payment_intent":"pi_1","fully_refunded":true}"#,
         )
         .unwrap();
-        assert_eq!(
-            EventRef::from_envelope(old).unwrap().subscription.as_deref(),
-            Some("sub_1")
-        );
-        assert_eq!(
-            EventRef::from_envelope(new).unwrap().subscription.as_deref(),
-            Some("sub_2")
-        );
+        assert_eq!(older.object, "ch_1");
     }
 }

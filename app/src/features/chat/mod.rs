@@ -11,6 +11,8 @@ pub mod views;
 #[cfg(feature = "ssr")]
 pub mod markdown;
 #[cfg(feature = "ssr")]
+pub mod metering;
+#[cfg(feature = "ssr")]
 pub mod persona;
 #[cfg(feature = "ssr")]
 pub mod provider;

@@ -1,5 +1,5 @@
 //! The acceptable-use screen every chat message passes before it reaches a provider: a
-//! message asking for what PRODUCT.md forbids — sexual content involving minors,
+//! message asking for what the acceptable-use rules forbid — sexual content involving minors,
 //! non-consensual intimate imagery, real people, impersonation — is refused with a clear
 //! message, charged nothing and sent nowhere. It is a word screen, not a classifier; the
 //! persona's instructions refuse the rest in character.

@@ -1,21 +1,20 @@
 //! Conversations and messages, stored: starting, listing, loading, renaming and deleting
 //! conversations; beginning a reply (one at a time per conversation, charged to the free
-//! allowance or the ledger) and finishing it (a stopped or failed reply gives its charge
-//! back exactly once, as it leaves `streaming`); and the retention sweeps.
+//! allowance or the ledger in the transaction that creates it) and finishing it (a stopped
+//! or failed reply gives its charge back exactly once, in the transaction that moves it
+//! out of `streaming`); and the retention sweeps.
 
 use super::{
+    metering::{charge, finish_on},
     persona::Persona,
     provider::{Speaker, Turn},
-    ChatMessage, ChatPartner, ConversationSummary, MessageState, MAX_MESSAGE_CHARS, MAX_TITLE_CHARS, REPLY_CREDITS,
+    ChatMessage, ChatPartner, ConversationSummary, MessageState, MAX_MESSAGE_CHARS, MAX_TITLE_CHARS,
 };
-use crate::{
-    features::billing::{
-        ledger::{self, LedgerError},
-        Reason,
-    },
-    platform::db::Database,
-};
-use sqlx::{any::AnyRow, Row};
+use crate::{features::billing::ledger::LedgerError, platform::db::Database};
+use sqlx::{any::AnyRow, AnyConnection, Row};
+
+/// Ending a reply (and giving its charge back) lives with the rest of the metering.
+pub use super::metering::finish;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ChatError {
@@ -74,7 +73,7 @@ impl From<LedgerError> for ChatError {
     }
 }
 
-type Result<T> = std::result::Result<T, ChatError>;
+pub(super) type Result<T> = std::result::Result<T, ChatError>;
 
 /// Turns of history sent with a new message, at most, and their characters.
 const HISTORY_TURNS: usize = 30;
@@ -143,20 +142,48 @@ pub fn title_from(message: &str) -> String {
     title
 }
 
-/// Starts a conversation with `persona` and returns its public id.
+/// Conversations a member may keep at once. Starting one is free (only replies are
+/// metered) and writes a row, so without a cap one account could fill the database; 500 is
+/// far more than anyone rereads (the list shows the latest 200), and deleting one, by hand
+/// or through the chat-history setting, makes room.
+pub const MAX_CONVERSATIONS: i64 = 500;
+
+/// What a member reads at [`MAX_CONVERSATIONS`] (a unit test keeps the number in step).
+pub const TOO_MANY_CONVERSATIONS: &str =
+    "You have 500 conversations, the most one account can keep. Delete one you no longer need to start another.";
+
+/// Starts a conversation with `persona` and returns its public id, unless the member has
+/// [`MAX_CONVERSATIONS`] already.
 pub async fn start(db: &Database, user_id: i64, persona: &Persona, now: i64) -> Result<String> {
     let public_id = new_public_id();
-    sqlx::query(
+    let mut tx = db.pool().begin().await?;
+    if db.backend() == crate::platform::db::Backend::Postgres {
+        // Two starts at once would each miss the other's row in their count; the member's
+        // row lock makes the second wait for the first. SQLite needs none: the one
+        // statement that counts and inserts holds its write lock throughout.
+        sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let inserted = sqlx::query(
         "INSERT INTO chat_conversations (public_id, user_id, contributor_id, title, title_source, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, 'auto', $5, $5)",
+         SELECT $1, $2, $3, $4, 'auto', $5, $5 \
+         WHERE (SELECT COUNT(*) FROM chat_conversations WHERE user_id = $2) < $6",
     )
     .bind(&public_id)
     .bind(user_id)
     .bind(persona.contributor_id)
     .bind(format!("Chat with {}", persona.name))
     .bind(now)
-    .execute(db.pool())
-    .await?;
+    .bind(MAX_CONVERSATIONS)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        return Err(ChatError::Refused(TOO_MANY_CONVERSATIONS));
+    }
+    tx.commit().await?;
     Ok(public_id)
 }
 
@@ -269,22 +296,32 @@ pub async fn rename(db: &Database, user_id: i64, public_id: &str, title: &str, n
     Ok(title)
 }
 
-/// Deletes a conversation and its messages. A reply still streaming is cut off by its own
-/// stream finding its row gone; its charge is given back first.
+/// Deletes a conversation and its messages. A reply still streaming is ended as stopped,
+/// and its charge given back, in the same transaction; its stream then finds its row gone.
 pub async fn delete(db: &Database, user_id: i64, public_id: &str, now: i64) -> Result<()> {
     let conversation = owned(db, user_id, public_id).await?;
+    let mut tx = db.pool().begin().await?;
+    // The conversation's row lock first (a write lock on SQLite), as `begin` takes it: a
+    // reply being begun here is either committed, charged, before the look below, or
+    // begins after and finds the conversation gone. None is deleted unrefunded.
+    sqlx::query("UPDATE chat_conversations SET updated_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(conversation.id)
+        .execute(&mut *tx)
+        .await?;
     let streaming: Vec<i64> =
         sqlx::query_scalar("SELECT id FROM chat_messages WHERE conversation_id = $1 AND state = 'streaming'")
             .bind(conversation.id)
-            .fetch_all(db.pool())
+            .fetch_all(&mut *tx)
             .await?;
     for reply in streaming {
-        finish(db, user_id, reply, MessageState::Stopped, "", "", now).await?;
+        finish_on(&mut tx, user_id, reply, MessageState::Stopped, "", "", now).await?;
     }
     sqlx::query("DELETE FROM chat_conversations WHERE id = $1")
         .bind(conversation.id)
-        .execute(db.pool())
+        .execute(&mut *tx)
         .await?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -320,10 +357,11 @@ pub enum Ask<'a> {
 }
 
 /// Begins a reply in `conversation`: stores the member's message (for `Ask::Message`) and
-/// an empty `streaming` reply, then charges it — a free reply while today's allowance
-/// lasts, else [`REPLY_CREDITS`] from the ledger under the key `chat:<reply id>`. Nothing
-/// is kept when there is nothing to charge. A retry replaces the last reply only once the
-/// new one is paid for.
+/// an empty `streaming` reply and charges it — a free reply while today's allowance lasts,
+/// else [`super::REPLY_CREDITS`] from the ledger under the key `chat:<reply id>` — all in one
+/// transaction. So a reply never exists, not for a moment, without the charge an ending
+/// gives back, and nothing is kept when there is nothing to charge. A retry replaces the
+/// last reply in the same transaction, so only once the new one is paid for.
 pub async fn begin(
     db: &Database,
     user_id: i64,
@@ -334,12 +372,16 @@ pub async fn begin(
 ) -> Result<PendingReply> {
     let mut tx = db.pool().begin().await?;
     // The row lock (a write lock on SQLite) makes the busy check and the inserts one step
-    // per conversation, so two tabs cannot start two replies at once.
-    sqlx::query("UPDATE chat_conversations SET updated_at = $1 WHERE id = $2")
+    // per conversation, so two tabs cannot start two replies at once; a conversation
+    // deleted meanwhile has no row left to lock.
+    let touched = sqlx::query("UPDATE chat_conversations SET updated_at = $1 WHERE id = $2")
         .bind(now)
         .bind(conversation.id)
         .execute(&mut *tx)
         .await?;
+    if touched.rows_affected() == 0 {
+        return Err(ChatError::NotFound);
+    }
     let busy: Option<i64> =
         sqlx::query_scalar("SELECT id FROM chat_messages WHERE conversation_id = $1 AND state = 'streaming' LIMIT 1")
             .bind(conversation.id)
@@ -349,38 +391,12 @@ pub async fn begin(
         return Err(ChatError::Busy);
     }
     let mut title = conversation.title.clone();
-    let mut member_message = None;
     let mut replaced = None;
     match ask {
         Ask::Message(text) => {
-            let first: Option<i64> = sqlx::query_scalar(
-                "SELECT id FROM chat_messages WHERE conversation_id = $1 AND role = 'member' LIMIT 1",
-            )
-            .bind(conversation.id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if first.is_none() {
-                let named =
-                    sqlx::query("UPDATE chat_conversations SET title = $1 WHERE id = $2 AND title_source = 'auto'")
-                        .bind(title_from(text))
-                        .bind(conversation.id)
-                        .execute(&mut *tx)
-                        .await?;
-                if named.rows_affected() == 1 {
-                    title = title_from(text);
-                }
+            if store_message(&mut tx, user_id, conversation.id, text, now).await? {
+                title = title_from(text);
             }
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO chat_messages (conversation_id, user_id, role, content, html, state, charge, created_at) \
-                 VALUES ($1, $2, 'member', $3, '', 'complete', 'none', $4) RETURNING id",
-            )
-            .bind(conversation.id)
-            .bind(user_id)
-            .bind(text)
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await?;
-            member_message = Some(id);
         }
         Ask::Retry => {
             let last: Option<(i64, String)> = sqlx::query_as(
@@ -405,53 +421,71 @@ pub async fn begin(
     .bind(now)
     .fetch_one(&mut *tx)
     .await?;
+    // Nothing to pay with (or the charge failed): returning drops the transaction, so the
+    // message and the empty reply are never stored, and the composer still holds the text.
+    charge(&mut tx, user_id, conversation.id, reply_id, free_daily, now).await?;
+    if let Some(replaced) = replaced {
+        sqlx::query("DELETE FROM chat_messages WHERE id = $1")
+            .bind(replaced)
+            .execute(&mut *tx)
+            .await?;
+    }
     tx.commit().await?;
 
-    // From here the reply exists: whatever stops this function (an error, or the request
-    // going away mid-call) must end it and give back what it took.
+    // From here the reply exists, charged: whatever stops this function (an error, or the
+    // request going away mid-call) must end it and give back what it took.
     let mut guard = Unended {
         db: db.clone(),
         user_id,
         reply_id,
         armed: true,
     };
-    match charge(db, user_id, conversation, reply_id, free_daily, now).await {
-        Ok(()) => {}
+    let turns = history(db, conversation.id, reply_id).await;
+    guard.armed = false;
+    match turns {
+        Ok(turns) => Ok(PendingReply { reply_id, turns, title }),
         Err(error) => {
-            guard.armed = false;
-            // Nothing to pay with (or the charge failed): the message and the empty reply
-            // go, and the composer still holds the text.
-            let mut ids = vec![reply_id];
-            ids.extend(member_message);
-            for id in ids {
-                sqlx::query("DELETE FROM chat_messages WHERE id = $1")
-                    .bind(id)
-                    .execute(db.pool())
-                    .await?;
-            }
-            return Err(error);
-        }
-    }
-    let rest = async {
-        if let Some(replaced) = replaced {
-            sqlx::query("DELETE FROM chat_messages WHERE id = $1")
-                .bind(replaced)
-                .execute(db.pool())
-                .await?;
-        }
-        history(db, conversation.id, reply_id).await
-    };
-    match rest.await {
-        Ok(turns) => {
-            guard.armed = false;
-            Ok(PendingReply { reply_id, turns, title })
-        }
-        Err(error) => {
-            guard.armed = false;
             finish(db, user_id, reply_id, MessageState::Failed, "", "", now).await?;
             Err(error)
         }
     }
+}
+
+/// Stores the member's message; a conversation's first message names it (unless the
+/// member already has). Returns whether it did.
+async fn store_message(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    conversation_id: i64,
+    text: &str,
+    now: i64,
+) -> Result<bool> {
+    let first: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM chat_messages WHERE conversation_id = $1 AND role = 'member' LIMIT 1")
+            .bind(conversation_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let mut named = false;
+    if first.is_none() {
+        named = sqlx::query("UPDATE chat_conversations SET title = $1 WHERE id = $2 AND title_source = 'auto'")
+            .bind(title_from(text))
+            .bind(conversation_id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+            == 1;
+    }
+    sqlx::query(
+        "INSERT INTO chat_messages (conversation_id, user_id, role, content, html, state, charge, created_at) \
+         VALUES ($1, $2, 'member', $3, '', 'complete', 'none', $4)",
+    )
+    .bind(conversation_id)
+    .bind(user_id)
+    .bind(text)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(named)
 }
 
 /// Ends a reply as failed if `begin` stops before handing it on.
@@ -477,73 +511,6 @@ impl Drop for Unended {
             });
         }
     }
-}
-
-/// Takes one free reply, or the reply's credits, and records which on the reply in the
-/// same step, so an ending always knows what to give back.
-async fn charge(
-    db: &Database,
-    user_id: i64,
-    conversation: &Owned,
-    reply_id: i64,
-    free_daily: u32,
-    now: i64,
-) -> Result<()> {
-    let day = crate::dates::iso_day(now);
-    let mut tx = db.pool().begin().await?;
-    sqlx::query(
-        "INSERT INTO chat_allowance (user_id, day, used) VALUES ($1, $2, 0) ON CONFLICT (user_id, day) DO NOTHING",
-    )
-    .bind(user_id)
-    .bind(&day)
-    .execute(&mut *tx)
-    .await?;
-    // One conditional UPDATE: concurrent replies can never take more than the allowance.
-    let free = sqlx::query("UPDATE chat_allowance SET used = used + 1 WHERE user_id = $1 AND day = $2 AND used < $3")
-        .bind(user_id)
-        .bind(&day)
-        .bind(i64::from(free_daily))
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-        == 1;
-    let charge = if free {
-        format!("allowance:{day}")
-    } else {
-        "credits".to_owned()
-    };
-    sqlx::query("UPDATE chat_messages SET charge = $1 WHERE id = $2")
-        .bind(&charge)
-        .bind(reply_id)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    if free {
-        return Ok(());
-    }
-    // Marked `credits` first: an ending that comes before the spend finds no spend to
-    // refund, which is exactly right.
-    let reference = format!("chat {}", conversation.id);
-    match ledger::spend(
-        db,
-        user_id,
-        REPLY_CREDITS,
-        Reason::Chat,
-        &reference,
-        &credit_key(reply_id),
-        now,
-    )
-    .await
-    {
-        Ok(_) => Ok(()),
-        Err(LedgerError::Insufficient { .. }) => Err(ChatError::NoCredits { free_daily }),
-        Err(error) => Err(error.into()),
-    }
-}
-
-/// The ledger key of a reply's credit spend.
-fn credit_key(reply_id: i64) -> String {
-    format!("chat:{reply_id}")
 }
 
 /// The conversation so far, as turns for the provider: complete and stopped replies with
@@ -590,64 +557,6 @@ async fn history(db: &Database, conversation_id: i64, reply_id: i64) -> Result<V
     Ok(turns)
 }
 
-/// Ends a streaming reply as `state` with what arrived. Only the first call for a reply
-/// changes anything (the row must still be `streaming`); when that call ends it as stopped
-/// or failed, the charge goes back: the free reply to today's allowance, credits through
-/// the ledger's refund (itself once only). Returns whether this call ended it.
-pub async fn finish(
-    db: &Database,
-    user_id: i64,
-    reply_id: i64,
-    state: MessageState,
-    content: &str,
-    html: &str,
-    now: i64,
-) -> Result<bool> {
-    let mut tx = db.pool().begin().await?;
-    let charge: Option<String> = sqlx::query_scalar(
-        "UPDATE chat_messages SET state = $1, content = $2, html = $3 WHERE id = $4 AND state = 'streaming' RETURNING charge",
-    )
-    .bind(state.as_str())
-    .bind(content)
-    .bind(html)
-    .bind(reply_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(charge) = charge else {
-        return Ok(false);
-    };
-    sqlx::query(
-        "UPDATE chat_conversations SET updated_at = $1 WHERE id = (SELECT conversation_id FROM chat_messages WHERE id = $2)",
-    )
-    .bind(now)
-    .bind(reply_id)
-    .execute(&mut *tx)
-    .await?;
-    let give_back = state != MessageState::Complete;
-    if give_back {
-        if let Some(day) = charge.strip_prefix("allowance:") {
-            sqlx::query("UPDATE chat_allowance SET used = used - 1 WHERE user_id = $1 AND day = $2 AND used > 0")
-                .bind(user_id)
-                .bind(day)
-                .execute(&mut *tx)
-                .await?;
-        }
-    }
-    tx.commit().await?;
-    if give_back && charge == "credits" {
-        // On its own task, so the refund completes even if whoever is ending the reply
-        // stops waiting now; the ledger's key makes it happen once however often it runs.
-        let db = db.clone();
-        let refund = tokio::spawn(async move { ledger::refund(&db, user_id, &credit_key(reply_id), now).await });
-        match refund.await {
-            Ok(Ok(_)) | Ok(Err(LedgerError::NoSuchSpend)) => {}
-            Ok(Err(error)) => return Err(error.into()),
-            Err(error) => tracing::error!(%error, reply_id, "the refund task failed"),
-        }
-    }
-    Ok(true)
-}
-
 /// Ends replies left `streaming` by a process that stopped mid-reply, as failed, giving
 /// their charges back. Returns how many.
 pub async fn fail_abandoned(db: &Database, now: i64) -> Result<u64> {
@@ -666,13 +575,17 @@ pub async fn fail_abandoned(db: &Database, now: i64) -> Result<u64> {
 }
 
 /// Deletes conversations past the member's chat-retention setting: 30 days after their
-/// last message for `30_days`, one hour after it for `none`. Returns how many.
+/// last message for `30_days`, one hour after it for `none`. Returns how many. The age is
+/// a condition on the deleted row itself, so on PostgreSQL a reply being begun in it (which
+/// holds the row and moves `updated_at` to now) keeps it: re-checked after the wait, it is
+/// no longer old, and no charged reply is deleted with it.
 pub async fn purge_by_retention(db: &Database, now: i64) -> Result<u64> {
     let result = sqlx::query(
-        "DELETE FROM chat_conversations WHERE id IN ( \
-           SELECT c.id FROM chat_conversations c JOIN privacy_settings p ON p.user_id = c.user_id \
-           WHERE ((p.chat_retention = '30_days' AND c.updated_at < $1) OR (p.chat_retention = 'none' AND c.updated_at < $2)) \
-           AND NOT EXISTS (SELECT 1 FROM chat_messages m WHERE m.conversation_id = c.id AND m.state = 'streaming'))",
+        "DELETE FROM chat_conversations \
+         WHERE ((updated_at < $1 AND user_id IN (SELECT user_id FROM privacy_settings WHERE chat_retention = '30_days')) \
+           OR (updated_at < $2 AND user_id IN (SELECT user_id FROM privacy_settings WHERE chat_retention = 'none'))) \
+         AND NOT EXISTS (SELECT 1 FROM chat_messages m \
+           WHERE m.conversation_id = chat_conversations.id AND m.state = 'streaming')",
     )
     .bind(now - 30 * 86_400)
     .bind(now - 3_600)
@@ -694,6 +607,11 @@ mod tests {
         let long = "word ".repeat(30);
         let title = title_from(&long);
         assert!(title.ends_with('…') && title.chars().count() <= 61, "{title}");
+    }
+
+    #[test]
+    fn the_conversation_limit_message_names_the_limit() {
+        assert!(TOO_MANY_CONVERSATIONS.contains(&format!("You have {MAX_CONVERSATIONS} conversations")));
     }
 
     #[test]

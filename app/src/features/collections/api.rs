@@ -14,7 +14,7 @@ use leptos::prelude::*;
 /// the answer instead and updates the page itself.
 #[cfg(feature = "ssr")]
 fn back_to(next: Option<&str>) {
-    crate::platform::request::back_to(&crate::features::accounts::guard::safe_next(next));
+    crate::platform::request::back_to(&crate::platform::redirect::safe_next(next));
 }
 
 #[cfg(feature = "ssr")]

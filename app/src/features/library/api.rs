@@ -122,10 +122,7 @@ pub async fn photo_details(public_id: String) -> Result<Option<ImageDetails>, Ap
     };
     let now = now_unix();
     if let Some(parts) = request::request_parts() {
-        let address = request::client_ip(&parts).map(|ip| ip.to_string()).unwrap_or_default();
-        let browser = request::user_agent(&parts).unwrap_or_default();
-        let day = (now / 86_400).to_string();
-        let visitor = state.secret_key.pseudonym("view", &[&day, &address, &browser]);
+        let visitor = super::service::visitor_key(&state.secret_key, &parts, "view", now);
         if let Err(error) = super::service::record_view(&state.db, image_id, &visitor, now).await {
             tracing::warn!(%error, "could not count a view");
         }

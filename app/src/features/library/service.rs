@@ -4,7 +4,8 @@ use super::{
     CategoryLink, CategoryProfile, ContributorCard, ContributorLink, ContributorProfile, ImageCard, ImageDetails,
     ImagePage, SizeOption, Sort, PAGE_SIZE,
 };
-use crate::platform::{db::Database, media::MediaStore};
+use crate::platform::{db::Database, media::MediaStore, request, signing::SecretKey};
+use axum::http::request::Parts;
 use sqlx::{any::AnyRow, Row};
 
 pub(crate) const CARD_COLUMNS: &str = "i.public_id, i.title, i.alt_text, i.width, i.height, i.dominant_color, \
@@ -325,20 +326,50 @@ pub async fn record_hotlink(db: &Database, image_id: i64, domain: &str, now: i64
     Ok(())
 }
 
-/// Counts a download once per signed link (`link_token` is unique to image, size and
-/// expiry; only its SHA-256 is kept). Returns whether this call counted it.
+/// Who is asking, for counting views and downloads once per visitor, image and day without
+/// a cookie: a keyed hash of the client address, the browser and the UTC day, so it cannot
+/// be reversed and changes daily. `purpose` keeps view and download keys apart.
+pub fn visitor_key(key: &SecretKey, parts: &Parts, purpose: &str, now: i64) -> String {
+    let address = request::client_ip(parts).map(|ip| ip.to_string()).unwrap_or_default();
+    let browser = request::user_agent(parts).unwrap_or_default();
+    let day = (now / 86_400).to_string();
+    key.pseudonym(purpose, &[&day, &address, &browser])
+}
+
+/// Counts a download at most once per visitor, image and day (`visitor` is
+/// [`visitor_key`]'s), so fresh signed links do not add to the count, and once per link
+/// (`link_token` is unique to image, size and expiry; only its SHA-256 is kept), so a
+/// shared link is not counted again for whoever follows it. Returns whether this call
+/// counted it; when it did not, it wrote nothing.
 pub async fn record_download(
     db: &Database,
     image_id: i64,
     user_id: Option<i64>,
     variant: Variant,
     link_token: &str,
+    visitor: &str,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
     use sha2::{Digest, Sha256};
     let link_hash = hex::encode(Sha256::digest(link_token.as_bytes()));
     let mut tx = db.pool().begin().await?;
-    let inserted = sqlx::query(
+    // The visitor's row first: concurrent downloads by one visitor meet on its key (the
+    // second waits for the first to commit, then finds it), so only one of them counts.
+    let first_today = sqlx::query(
+        "INSERT INTO download_visitors (image_id, visitor, day) VALUES ($1, $2, $3) \
+         ON CONFLICT (image_id, visitor, day) DO NOTHING",
+    )
+    .bind(image_id)
+    .bind(visitor)
+    .bind(crate::dates::iso_day(now))
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if !first_today {
+        return Ok(false);
+    }
+    let new_link = sqlx::query(
         "INSERT INTO download_events (image_id, user_id, variant, link_hash, created_at) VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (link_hash) DO NOTHING",
     )
@@ -351,14 +382,17 @@ pub async fn record_download(
     .await?
     .rows_affected()
         == 1;
-    if inserted {
-        sqlx::query("UPDATE images SET download_count = download_count + 1 WHERE id = $1")
-            .bind(image_id)
-            .execute(&mut *tx)
-            .await?;
+    if !new_link {
+        // Dropping the transaction takes the visitor's row back too: a link of their own
+        // later today still counts.
+        return Ok(false);
     }
+    sqlx::query("UPDATE images SET download_count = download_count + 1 WHERE id = $1")
+        .bind(image_id)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
-    Ok(inserted)
+    Ok(true)
 }
 
 /// Counts a view once per visitor per image per day. `visitor` is a keyed hash of the
@@ -385,13 +419,22 @@ pub async fn record_view(db: &Database, image_id: i64, visitor: &str, now: i64) 
     Ok(inserted)
 }
 
-/// Removes view de-duplication rows from before yesterday: they only matter on their day.
+/// Removes view and download de-duplication rows from before yesterday: they only matter
+/// on their day.
 pub async fn purge_old_views(db: &Database, now: i64) -> Result<u64, sqlx::Error> {
-    let result = sqlx::query("DELETE FROM image_views WHERE day < $1")
-        .bind(crate::dates::iso_day(now - 86_400))
-        .execute(db.pool())
-        .await?;
-    Ok(result.rows_affected())
+    let yesterday = crate::dates::iso_day(now - 86_400);
+    let mut purged = 0;
+    for sql in [
+        "DELETE FROM image_views WHERE day < $1",
+        "DELETE FROM download_visitors WHERE day < $1",
+    ] {
+        purged += sqlx::query(sql)
+            .bind(&yesterday)
+            .execute(db.pool())
+            .await?
+            .rows_affected();
+    }
+    Ok(purged)
 }
 
 /// Everything the image page needs, or `None` for an unknown or hidden image.

@@ -1,7 +1,8 @@
 //! PostHog, only after analytics consent: the settings the browser needs, and the one
-//! component that adds our loader (`public/analytics.js`) when analytics is allowed and
-//! tells it, through `<html data-analytics>`, when the visitor withdraws. Without consent
-//! the page holds no analytics script and the browser sends nothing to PostHog.
+//! component that puts our loader (`public/analytics.js`) in pages served with analytics
+//! allowed and tells it, through `<html data-analytics>`, when the visitor withdraws.
+//! Without consent the page holds no analytics script, and its Content-Security-Policy
+//! does not let the browser send anything to PostHog.
 
 use super::{banner::use_consent, consent::Category};
 use leptos::prelude::*;
@@ -32,10 +33,13 @@ fn configured() -> Option<PostHogSettings> {
     .into_inner()
 }
 
-/// Puts the loader in the page while analytics is allowed; nothing at all when PostHog is
-/// not configured. A page rendered with analytics already allowed carries the script; a
-/// choice made on the page adds it with `createElement`, which (unlike markup inserted
-/// from a string) the browser runs.
+/// Puts the loader in the page when the page is served with analytics allowed; nothing at
+/// all when PostHog is not configured. Only such a page's CSP names the analytics host
+/// (`server::middleware::security_headers`), so a choice made on a page served without
+/// it starts capture from the next page the server sends, not on this one: loaded here,
+/// PostHog could send nothing. The loader stays running once started (a script cannot be
+/// unloaded), so withdrawal reaches it through `<html data-analytics>`: it stops capture
+/// and deletes PostHog's storage at once, and a later allow on the same page resumes it.
 #[component]
 pub fn Analytics() -> impl IntoView {
     let Some(PostHogSettings { key, host }) = configured() else {
@@ -43,38 +47,14 @@ pub fn Analytics() -> impl IntoView {
     };
     let consent = use_consent();
     let allowed = move || consent.state.with(|state| state.allows(Category::Analytics));
-    let (effect_key, effect_host) = (key.clone(), host.clone());
-    // The loader stays running once started (a script cannot be unloaded), so withdrawal
-    // reaches it through this attribute: it stops capture and deletes PostHog's storage.
     Effect::new(move |_| {
         let allowed = allowed();
-        let document = document();
-        if let Some(root) = document.document_element() {
+        if let Some(root) = document().document_element() {
             let _ = root.set_attribute("data-analytics", if allowed { "granted" } else { "denied" });
         }
-        let present = document
-            .query_selector(&format!("script[src=\"{LOADER_PATH}\"]"))
-            .ok()
-            .flatten()
-            .is_some();
-        if allowed && !present {
-            add_loader(&document, &effect_key, &effect_host);
-        }
     });
-    let rendered_allowed = consent.state.with_untracked(|state| state.allows(Category::Analytics));
-    rendered_allowed
+    let served_allowed = consent.state.with_untracked(|state| state.allows(Category::Analytics));
+    served_allowed
         .then(|| view! { <script src=LOADER_PATH defer data-key=key data-host=host></script> })
         .into_any()
-}
-
-fn add_loader(document: &web_sys::Document, key: &str, host: &str) {
-    let Ok(script) = document.create_element("script") else {
-        return;
-    };
-    for (name, value) in [("src", LOADER_PATH), ("data-key", key), ("data-host", host)] {
-        let _ = script.set_attribute(name, value);
-    }
-    if let Some(body) = document.body() {
-        let _ = body.append_child(&script);
-    }
 }

@@ -19,7 +19,9 @@ pub fn request_consent() -> ConsentState {
 /// Saves a cookie decision: `choice` is `accept`, `reject` or `custom` (then the
 /// `preferences` and `analytics` checkboxes say what is allowed). Stores a consent record,
 /// sets the essential consent cookie, and removes preference cookies that are no longer
-/// allowed. Works as a plain form post before hydration.
+/// allowed. Works as a plain form post before hydration. Limited per IP and per consent id
+/// (429 over it), since no account is needed; a repeat of the browser's last choice stores
+/// nothing new.
 #[server]
 pub async fn save_consent(
     choice: String,
@@ -28,7 +30,7 @@ pub async fn save_consent(
 ) -> Result<ConsentState, AppError> {
     use super::{
         consent::{self, SavedChoice, CONSENT_COOKIE, CONSENT_MAX_AGE},
-        service::{self, Decision, Method},
+        service::{self, Decision, Method, Recorded},
     };
     use crate::{
         features::accounts::guard,
@@ -55,6 +57,8 @@ pub async fn save_consent(
         .and_then(|value| SavedChoice::parse(&value))
         .map(|saved| saved.consent_id)
         .unwrap_or_else(service::new_consent_id);
+    // Before anything is read or written: anyone can post decisions, each one a record.
+    guard::limit(&state.auth_limits.consent, &consent_id)?;
     let user_id = guard::current_member().await?.map(|member| member.user_id);
     let saved = SavedChoice {
         policy_version: state.config.policy_version,
@@ -62,7 +66,7 @@ pub async fn save_consent(
         analytics,
         consent_id,
     };
-    service::record(
+    let recorded = service::record(
         &state.db,
         &Decision {
             consent_id: saved.consent_id.clone(),
@@ -89,7 +93,11 @@ pub async fn save_consent(
             CONSENT_COOKIE,
             &saved.cookie_value(),
             "/",
-            Some(CONSENT_MAX_AGE),
+            Some(match recorded {
+                Recorded::New => CONSENT_MAX_AGE,
+                // A repeat keeps the first decision's expiry: its record is what proves it.
+                Recorded::Repeat { max_age } => max_age,
+            }),
             secure,
         ),
     )?;

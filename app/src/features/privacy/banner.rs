@@ -2,10 +2,7 @@
 //! banner is plain HTML forms rendered by the server, so a choice works before hydration
 //! (and without JavaScript); it floats over the page, so it shifts no layout.
 
-use super::{
-    api::SaveConsent,
-    consent::{ConsentState, ANALYTICS_COOKIES, ESSENTIAL_COOKIES, PREFERENCE_COOKIES},
-};
+use super::{api::SaveConsent, consent::ConsentState, cookies::CookieList};
 use crate::ui::{
     form::{action_error, FormAlert},
     meta::PageMeta,
@@ -64,7 +61,7 @@ pub fn ConsentBanner() -> impl IntoView {
             >
                 <h2 id="cookie-banner-heading" class="font-display text-lg font-semibold text-ink">"Your cookie choices"</h2>
                 <p class="mt-2 text-sm text-muted">
-                    "Essential cookies keep you signed in and remember this choice. With your permission we also remember preferences, such as your download size, and measure how the site is used. We never sell data or show ads. "
+                    "Strictly necessary cookies keep you signed in and remember this choice. With your permission we also remember preferences, such as your download size, and measure how the site is used. We never sell data or show ads. "
                     <a href="/cookies" class="font-medium text-accent hover:underline">"Every cookie we set"</a>
                 </p>
                 <ConsentChoices expanded=consent.reopened/>
@@ -108,8 +105,8 @@ pub fn ConsentChoices(#[prop(into)] expanded: Signal<bool>) -> impl IntoView {
                 </summary>
                 <ActionForm action=action attr:class="space-y-3 px-4 pb-4 pt-1">
                     <input type="hidden" name="choice" value="custom"/>
-                    <CategorySwitch name="essential" label="Essential" checked=true locked=true
-                        help="Your session and this choice. Always on: the site cannot work without them."/>
+                    <CategorySwitch name="essential" label="Strictly necessary" checked=true locked=true
+                        help="Signing in (also through single sign-on) and this choice. Always on: the site cannot work without them."/>
                     <CategorySwitch name="preferences" label="Preferences" checked=current.preferences locked=false
                         help="Remembers choices such as the download size you picked last."/>
                     <CategorySwitch name="analytics" label="Analytics" checked=current.analytics locked=false
@@ -190,7 +187,7 @@ pub fn CookiesPage() -> impl IntoView {
         if !state.decided && state.gpc {
             "Your browser sends Global Privacy Control, so analytics is off and nothing optional is stored. You can still choose below.".to_owned()
         } else if !state.decided {
-            "You have not chosen yet, so only essential cookies are set.".to_owned()
+            "You have not chosen yet, so only strictly necessary cookies are set.".to_owned()
         } else {
             let on_off = |allowed: bool| if allowed { "on" } else { "off" };
             format!(
@@ -210,29 +207,7 @@ pub fn CookiesPage() -> impl IntoView {
                 <ConsentChoices expanded=Signal::stored(true)/>
             </div>
             <h2 class="mt-12 font-display text-xl font-semibold text-ink">"Every cookie we set"</h2>
-            <div class="mt-4 overflow-x-auto">
-                <table class="w-full text-left text-sm">
-                    <thead class="text-muted">
-                        <tr><th class="py-2 pr-4 font-medium">"Name"</th><th class="py-2 pr-4 font-medium">"Category"</th><th class="py-2 font-medium">"Purpose"</th></tr>
-                    </thead>
-                    <tbody class="divide-y divide-line">
-                        {ESSENTIAL_COOKIES.iter().map(|(name, purpose)| view! { <CookieRow name category="Essential" purpose/> }).collect_view()}
-                        {PREFERENCE_COOKIES.iter().map(|(name, purpose)| view! { <CookieRow name category="Preferences" purpose/> }).collect_view()}
-                        {ANALYTICS_COOKIES.iter().map(|(name, purpose)| view! { <CookieRow name category="Analytics" purpose/> }).collect_view()}
-                    </tbody>
-                </table>
-            </div>
+            <CookieList/>
         </div>
-    }
-}
-
-#[component]
-fn CookieRow(name: &'static str, category: &'static str, purpose: &'static str) -> impl IntoView {
-    view! {
-        <tr>
-            <td class="py-2 pr-4 font-mono text-ink">{name}</td>
-            <td class="py-2 pr-4 text-muted">{category}</td>
-            <td class="py-2 text-muted">{purpose}</td>
-        </tr>
     }
 }

@@ -6,33 +6,15 @@ use serde::{Deserialize, Serialize};
 
 /// The essential cookie that remembers the choice: `{policy version}.{p}{a}.{consent id}`,
 /// where `p` and `a` are `1`/`0` for preferences and analytics.
-pub const CONSENT_COOKIE: &str = "atelier_consent";
+pub const CONSENT_COOKIE: &str = super::cookies::CONSENT.plain;
 /// How long a choice is remembered before the banner asks again (about six months).
 pub const CONSENT_MAX_AGE: i64 = 180 * 24 * 3600;
 
 /// Remembers the size last downloaded, for visitors who allowed preference cookies.
-pub const DOWNLOAD_SIZE_COOKIE: &str = "atelier_size";
+pub const DOWNLOAD_SIZE_COOKIE: &str = super::cookies::DOWNLOAD_SIZE.plain;
 
-/// Every cookie the site sets, by category: `(name, purpose)`. The `/cookies` page lists
-/// these, and withdrawing a category removes its cookies.
-pub const ESSENTIAL_COOKIES: &[(&str, &str)] = &[
-    (
-        "atelier_session",
-        "Keeps you signed in (named __Host-atelier_session over HTTPS). Only set when you sign in.",
-    ),
-    (
-        CONSENT_COOKIE,
-        "Remembers this cookie choice and the policy version it was made under, for six months.",
-    ),
-];
-pub const PREFERENCE_COOKIES: &[(&str, &str)] =
-    &[(DOWNLOAD_SIZE_COOKIE, "The download size you picked last, for a year.")];
-pub const ANALYTICS_COOKIES: &[(&str, &str)] = &[(
-    "ph_<project>_posthog",
-    "PostHog's random anonymous id and visit, also kept in local storage. Only when this site uses PostHog and you allow analytics; removed at once when you withdraw.",
-)];
-
-/// The optional cookie categories. Essential cookies (session, consent) are always on.
+/// The optional cookie categories. Strictly necessary cookies (`cookies::SITE_COOKIES`)
+/// are always on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Category {
     /// Remembered choices such as the download size.

@@ -7,6 +7,7 @@ pub mod analytics;
 pub mod api;
 pub mod banner;
 pub mod consent;
+pub mod cookies;
 pub mod data_api;
 pub mod data_views;
 #[cfg(feature = "ssr")]

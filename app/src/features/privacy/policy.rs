@@ -1,6 +1,8 @@
 //! `/privacy` and `/terms`: the privacy policy, whose list of what is held comes from the
-//! data inventory (so it cannot drift from the code), and the terms of use.
+//! data inventory and whose cookie list from `cookies::SITE_COOKIES` (so neither can drift
+//! from the code), and the terms of use.
 
+use super::cookies::CookieList;
 use crate::{
     error::AppError,
     features::library::{LICENCE_ANCHOR, LICENCE_TERMS},
@@ -10,7 +12,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// The date the terms last changed.
-pub const TERMS_UPDATED: &str = "2026-11-24";
+pub const TERMS_UPDATED: &str = "2026-12-07";
 
 /// One inventory category, as the policy shows it.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -140,10 +142,11 @@ fn PolicyBody(facts: PolicyFacts) -> impl IntoView {
         </Section>
         <Section title="Cookies">
             <p>
-                "Essential cookies keep you signed in and remember your cookie choice. Preference and analytics cookies are set only with your permission, and your browser's Global Privacy Control signal is honoured as a refusal. "
-                <a href="/cookies" class="font-medium text-accent hover:underline">"See every cookie and change your choice"</a>
-                "."
+                "Strictly necessary cookies keep you signed in (also through single sign-on) and remember your cookie choice. Preference and analytics cookies are set only with your permission, and your browser's Global Privacy Control signal is honoured as a refusal. These are all the cookies we set; "
+                <a href="/cookies" class="font-medium text-accent hover:underline">"change your choice"</a>
+                " at any time."
             </p>
+            <CookieList/>
         </Section>
         <Section title="Who else sees data">
             <p>"Only the services that run the site for us: the mail service that delivers our emails, the storage service that keeps images and avatars when one is configured, and the sign-in provider you choose to use. They act on our instructions. We never sell or rent data to anyone."</p>
@@ -241,8 +244,8 @@ pub fn TermsPage() -> impl IntoView {
             <Section title="The images" id=LICENCE_ANCHOR>
                 <p>{LICENCE_TERMS}</p>
             </Section>
-            <Section title="AI-made, and labelled so">
-                <p>"The images are made by AI systems, and the contributors are AI personas. No image shows a real person, and none should be presented as a photograph of real events."</p>
+            <Section title="Machine-made, and labelled so">
+                <p>"The contributors are AI personas, not people, and every image is machine-made. The demo images a new site starts with are drawn by a procedural generator — code, not an AI model — and their descriptions say so. No image shows a real person, and none should be presented as a photograph of real events."</p>
             </Section>
             <Section title="Your account">
                 <p>"Keep your password to yourself, and tell us if you think someone else has used your account. You must meet the minimum age shown at sign-up. We may close accounts that abuse the service or other people."</p>

@@ -1,7 +1,7 @@
 //! Retention: downloads, page views and searches older than 90 days become per-day totals
-//! without anyone's identity, and session addresses are forgotten after a configured
-//! window. Idempotent, and safe to run from every instance at once; the maintenance loop
-//! runs it every minute.
+//! without anyone's identity, session addresses are forgotten after a configured window,
+//! and cookie decisions are deleted once the consent they prove has lapsed. Idempotent, and
+//! safe to run from every instance at once; the maintenance loop runs it every minute.
 
 use crate::platform::db::Database;
 use sqlx::Row;
@@ -18,11 +18,15 @@ pub struct RetentionReport {
     pub downloads_rolled_up: u64,
     pub usage_events_rolled_up: u64,
     pub session_addresses_cleared: u64,
+    pub consent_records_deleted: u64,
 }
 
 impl RetentionReport {
     pub fn changed_anything(&self) -> bool {
-        self.downloads_rolled_up > 0 || self.usage_events_rolled_up > 0 || self.session_addresses_cleared > 0
+        self.downloads_rolled_up > 0
+            || self.usage_events_rolled_up > 0
+            || self.session_addresses_cleared > 0
+            || self.consent_records_deleted > 0
     }
 }
 
@@ -33,6 +37,7 @@ pub async fn run(db: &Database, now: i64, session_ip_days: u32) -> Result<Retent
         downloads_rolled_up: roll_up::<DownloadTotal>(db, usage_cutoff).await?,
         usage_events_rolled_up: roll_up::<UsageTotal>(db, usage_cutoff).await?,
         session_addresses_cleared: clear_session_addresses(db, now - i64::from(session_ip_days) * 86_400).await?,
+        consent_records_deleted: delete_consent_records(db, now - super::service::RECORD_SECONDS).await?,
     })
 }
 
@@ -129,4 +134,25 @@ async fn clear_session_addresses(db: &Database, cutoff: i64) -> Result<u64, sqlx
         .execute(db.pool())
         .await?;
     Ok(result.rows_affected())
+}
+
+/// Deletes cookie decisions made before `cutoff` ([`super::service::RECORD_SECONDS`] ago):
+/// by then the consent cookie carrying the choice has expired, so the record proves nothing
+/// that still applies. In batches, so a large backlog never holds a long lock.
+async fn delete_consent_records(db: &Database, cutoff: i64) -> Result<u64, sqlx::Error> {
+    let mut deleted = 0;
+    loop {
+        let result = sqlx::query(
+            "DELETE FROM consent_records WHERE id IN \
+             (SELECT id FROM consent_records WHERE decided_at < $1 ORDER BY id LIMIT $2)",
+        )
+        .bind(cutoff)
+        .bind(BATCH)
+        .execute(db.pool())
+        .await?;
+        if result.rows_affected() == 0 {
+            return Ok(deleted);
+        }
+        deleted += result.rows_affected();
+    }
 }

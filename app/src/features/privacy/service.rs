@@ -2,7 +2,10 @@
 //! method, GPC flag, time and at most a truncated address; and the optional cookies that
 //! are written only when the visitor's consent allows them.
 
-use super::consent::{self, Category, PREFERENCE_COOKIES};
+use super::{
+    consent::{self, Category},
+    cookies::{self, CookieCategory},
+};
 use crate::platform::{db::Database, request, state::AppState};
 use axum::http::request::Parts;
 use std::net::IpAddr;
@@ -41,11 +44,48 @@ pub struct Decision {
     pub decided_at: i64,
 }
 
-pub async fn record(db: &Database, decision: &Decision) -> Result<(), sqlx::Error> {
-    sqlx::query(
+/// How long a consent record is kept: as long as the consent cookie that carries its choice
+/// ([`consent::CONSENT_MAX_AGE`], about six months), so every choice a browser can still
+/// present has its record, and no record outlives the consent it proves. The retention job
+/// deletes older ones.
+pub const RECORD_SECONDS: i64 = consent::CONSENT_MAX_AGE;
+
+/// What [`record`] did with a decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Recorded {
+    /// A new record was written; the cookie may last [`consent::CONSENT_MAX_AGE`].
+    New,
+    /// The browser's last record already says exactly this (a repeat of the same choice):
+    /// nothing was written. The cookie may last only `max_age` more seconds, what is left of
+    /// that record's life, so a repeated choice never outlives its record.
+    Repeat { max_age: i64 },
+}
+
+/// Stores a decision unless it repeats the consent id's last record (same member, policy
+/// version, categories, method and GPC flag, made less than [`RECORD_SECONDS`] ago): a
+/// browser saving the same choice again and again writes one row. A different choice after
+/// it is a new row, so the history of changes stays whole.
+pub async fn record(db: &Database, decision: &Decision) -> Result<Recorded, sqlx::Error> {
+    let mut tx = db.pool().begin().await?;
+    if db.backend() == crate::platform::db::Backend::Postgres {
+        // Two identical decisions at once would each find no repeat and both be stored; a
+        // lock per consent id makes the second wait and then see the first. SQLite needs
+        // none: the one statement that checks and inserts holds its write lock throughout.
+        // (`SELECT 1 FROM …` because the lock function returns `void`, which the Any driver
+        // cannot read.)
+        sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock(hashtext($1))) AS locked")
+            .bind(&decision.consent_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let inserted = sqlx::query(
         "INSERT INTO consent_records \
          (consent_id, user_id, policy_version, preferences, analytics, method, gpc, ip_prefix, decided_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 \
+         WHERE NOT EXISTS (SELECT 1 FROM consent_records r \
+           WHERE r.id = (SELECT MAX(id) FROM consent_records WHERE consent_id = $1) \
+           AND COALESCE(r.user_id, 0) = COALESCE($2, 0) AND r.policy_version = $3 AND r.preferences = $4 \
+           AND r.analytics = $5 AND r.method = $6 AND r.gpc = $7 AND r.decided_at > $10)",
     )
     .bind(&decision.consent_id)
     .bind(decision.user_id)
@@ -56,9 +96,23 @@ pub async fn record(db: &Database, decision: &Decision) -> Result<(), sqlx::Erro
     .bind(i64::from(decision.gpc))
     .bind(decision.address.map(truncated_address))
     .bind(decision.decided_at)
-    .execute(db.pool())
-    .await?;
-    Ok(())
+    .bind(decision.decided_at - RECORD_SECONDS)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if inserted == 1 {
+        tx.commit().await?;
+        return Ok(Recorded::New);
+    }
+    let repeated: i64 =
+        sqlx::query_scalar("SELECT decided_at FROM consent_records WHERE consent_id = $1 ORDER BY id DESC LIMIT 1")
+            .bind(&decision.consent_id)
+            .fetch_one(&mut *tx)
+            .await?;
+    tx.commit().await?;
+    Ok(Recorded::Repeat {
+        max_age: (repeated + RECORD_SECONDS - decision.decided_at).max(1),
+    })
 }
 
 /// A fresh random consent id (128 bits, hex).
@@ -105,9 +159,8 @@ pub fn preference_cookie(state: &AppState, parts: &Parts, name: &str, value: &st
 
 /// `Set-Cookie` values that remove every preference cookie.
 pub fn clear_preference_cookies(secure: bool) -> Vec<String> {
-    PREFERENCE_COOKIES
-        .iter()
-        .map(|(name, _)| request::set_cookie(name, "", "/", Some(0), secure))
+    cookies::in_category(CookieCategory::Preferences)
+        .map(|cookie| request::set_cookie(cookie.name(secure), "", "/", Some(0), secure))
         .collect()
 }
 
@@ -129,9 +182,12 @@ mod tests {
     }
 
     #[test]
-    fn the_cookie_list_names_the_real_session_cookie() {
-        use crate::features::accounts::session::PLAIN_COOKIE;
-        assert!(consent::ESSENTIAL_COOKIES.iter().any(|(name, _)| *name == PLAIN_COOKIE));
+    fn withdrawing_preferences_removes_every_preference_cookie() {
+        let removals = clear_preference_cookies(false);
+        assert_eq!(
+            removals,
+            vec!["atelier_size=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0".to_owned()]
+        );
     }
 
     #[test]

@@ -5,13 +5,17 @@
 //! `ATELIER_STRIPE_API_BASE`.
 //!
 //! Tests play the customer's part with `pay` (what finishing the hosted Checkout does) and
-//! Stripe's with `event` (a signed webhook body for the app).
+//! Stripe's with `event` (a signed webhook body for the app), `bill` and `refund` (what
+//! Stripe's own records then say, which the app reads back), and an outage with
+//! `fail_reads` and `fail_writes` (Stripe's 500) or `slow_down` (answers that come later
+//! than the app waits).
 
 #![allow(dead_code)]
 
 use axum::{
-    extract::{Path, State},
+    extract::{Path, Request, State},
     http::{HeaderMap, Method, StatusCode},
+    middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::{get, post},
     Json, Router,
@@ -20,6 +24,7 @@ use serde_json::{json, Value};
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
+    time::Duration,
 };
 use tokio::{net::TcpListener, task::JoinHandle};
 
@@ -33,6 +38,9 @@ pub const PRICE_STUDIO_YEARLY: &str = "price_studio_yearly";
 pub const PRICE_CREDITS_500: &str = "price_credits_500";
 /// When the fake's subscriptions' first period ends.
 pub const PERIOD_END: i64 = 1_900_000_000;
+/// What the fake bills for a plan's period and charges for a pack, in cents.
+pub const INVOICE_AMOUNT: i64 = 1_200;
+pub const PACK_AMOUNT: i64 = 900;
 
 /// One request as the fake received it.
 #[derive(Clone, Debug)]
@@ -49,8 +57,17 @@ struct Account {
     customers: HashMap<String, Value>,
     sessions: HashMap<String, Value>,
     subscriptions: HashMap<String, Value>,
+    invoices: HashMap<String, Value>,
+    charges: HashMap<String, Value>,
     /// Subscriptions answered with 404 for now (as if Stripe could not find them yet).
     hidden: Vec<String>,
+    /// Sessions, subscriptions, invoices and charges whose reads are answered with
+    /// Stripe's 500 for now (an outage of its API).
+    failing: Vec<String>,
+    /// Paths whose creates (POSTs) are answered with Stripe's 500 for now.
+    failing_writes: Vec<String>,
+    /// How long every answer is held back for now, once its work is done.
+    delay: Option<Duration>,
     /// Answers already given, and the parameters they were given for, by idempotency key.
     replies: HashMap<String, (HashMap<String, String>, Value)>,
     requests: Vec<Recorded>,
@@ -60,6 +77,41 @@ impl Account {
     fn id(&mut self, prefix: &str) -> String {
         self.next += 1;
         format!("{prefix}_fake{:04}", self.next)
+    }
+
+    /// A new invoice for the subscription, shaped as API versions from 2025-03-31 shape it
+    /// (the subscription under `parent`); it becomes the subscription's latest.
+    fn invoice_for(&mut self, subscription_id: &str, status: &str) -> Value {
+        let id = self.id("in");
+        let subscription = self
+            .subscriptions
+            .get_mut(subscription_id)
+            .expect("a subscription of the fake");
+        subscription["latest_invoice"] = json!(id);
+        let (paid, remaining) = if status == "paid" {
+            (INVOICE_AMOUNT, 0)
+        } else {
+            (0, INVOICE_AMOUNT)
+        };
+        let invoice = json!({
+            "id": id,
+            "object": "invoice",
+            "customer": subscription["customer"],
+            "status": status,
+            "currency": "eur",
+            "amount_due": INVOICE_AMOUNT,
+            "amount_paid": paid,
+            "amount_remaining": remaining,
+            "billing_reason": "subscription_cycle",
+            "livemode": false,
+            "parent": {
+                "type": "subscription_details",
+                "quote_details": null,
+                "subscription_details": { "metadata": {}, "subscription": subscription_id },
+            },
+        });
+        self.invoices.insert(id, invoice.clone());
+        invoice
     }
 }
 
@@ -80,7 +132,10 @@ impl FakeStripe {
             .route("/v1/checkout/sessions", post(create_session))
             .route("/v1/checkout/sessions/{id}", get(get_session))
             .route("/v1/subscriptions/{id}", get(get_subscription))
+            .route("/v1/invoices/{id}", get(get_invoice))
+            .route("/v1/charges/{id}", get(get_charge))
             .route("/v1/billing_portal/sessions", post(create_portal))
+            .layer(middleware::from_fn_with_state(account.clone(), hold_back))
             .with_state(account.clone());
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the fake Stripe");
         let base_url = format!("http://{}", listener.local_addr().unwrap());
@@ -125,20 +180,19 @@ impl FakeStripe {
 
     /// Finishes the hosted Checkout as a paying customer would: a subscription session
     /// gets an active subscription (and its first, paid invoice), a payment session a
-    /// payment intent. Returns the subscription or payment intent id.
+    /// payment intent and its succeeded charge. Returns the subscription or payment intent id.
     pub fn pay(&self, session_id: &str) -> String {
         let mut account = self.account.lock().unwrap();
         let session = account.sessions[session_id].clone();
         let made = if session["mode"] == "subscription" {
             let subscription_id = account.id("sub");
-            let invoice_id = account.id("in");
             let subscription = json!({
                 "id": subscription_id,
                 "object": "subscription",
                 "customer": session["customer"],
                 "status": "active",
                 "cancel_at_period_end": false,
-                "latest_invoice": invoice_id,
+                "latest_invoice": null,
                 "items": { "object": "list", "data": [{
                     "id": "si_fake",
                     "object": "subscription_item",
@@ -147,9 +201,28 @@ impl FakeStripe {
                 }]},
             });
             account.subscriptions.insert(subscription_id.clone(), subscription);
+            account.invoice_for(&subscription_id, "paid");
             subscription_id
         } else {
-            account.id("pi")
+            let payment_intent = account.id("pi");
+            let charge_id = account.id("ch");
+            let charge = json!({
+                "id": charge_id,
+                "object": "charge",
+                "amount": PACK_AMOUNT,
+                "amount_captured": PACK_AMOUNT,
+                "amount_refunded": 0,
+                "captured": true,
+                "currency": "eur",
+                "customer": session["customer"],
+                "livemode": false,
+                "paid": true,
+                "payment_intent": payment_intent,
+                "refunded": false,
+                "status": "succeeded",
+            });
+            account.charges.insert(charge_id, charge);
+            payment_intent
         };
         let invoice = account
             .subscriptions
@@ -184,6 +257,93 @@ impl FakeStripe {
     pub fn update_subscription(&self, id: &str, change: impl FnOnce(&mut Value)) {
         change(self.account.lock().unwrap().subscriptions.get_mut(id).unwrap());
     }
+
+    /// Raises a new invoice for the subscription (`paid` or `open`: a payment that failed),
+    /// which becomes its latest; returns the invoice as Stripe holds it.
+    pub fn bill(&self, subscription_id: &str, status: &str) -> Value {
+        self.account.lock().unwrap().invoice_for(subscription_id, status)
+    }
+
+    pub fn invoice(&self, id: &str) -> Value {
+        self.account.lock().unwrap().invoices[id].clone()
+    }
+
+    pub fn update_invoice(&self, id: &str, change: impl FnOnce(&mut Value)) {
+        change(self.account.lock().unwrap().invoices.get_mut(id).unwrap());
+    }
+
+    /// The charge that paid a payment intent.
+    pub fn charge_of(&self, payment_intent: &str) -> Value {
+        self.account
+            .lock()
+            .unwrap()
+            .charges
+            .values()
+            .find(|charge| charge["payment_intent"] == json!(payment_intent))
+            .cloned()
+            .expect("a charge for the payment intent")
+    }
+
+    /// Refunds `amount` cents of the charge, as the dashboard would; `refunded` turns true
+    /// only once the whole charge is refunded. Returns the charge as Stripe holds it.
+    pub fn refund(&self, charge_id: &str, amount: i64) -> Value {
+        let mut account = self.account.lock().unwrap();
+        let charge = account.charges.get_mut(charge_id).unwrap();
+        let total = charge["amount"].as_i64().unwrap();
+        let refunded = (charge["amount_refunded"].as_i64().unwrap() + amount).min(total);
+        charge["amount_refunded"] = json!(refunded);
+        charge["refunded"] = json!(refunded == total);
+        charge.clone()
+    }
+
+    /// Answers Stripe's 500 to reads of this checkout session, subscription, invoice or
+    /// charge until `restore_reads`.
+    pub fn fail_reads(&self, id: &str) {
+        self.account.lock().unwrap().failing.push(id.to_owned());
+    }
+
+    pub fn restore_reads(&self, id: &str) {
+        self.account.lock().unwrap().failing.retain(|failing| failing != id);
+    }
+
+    /// Answers Stripe's 500 (`api_error`) to every create at `path` (`/v1/customers`,
+    /// `/v1/checkout/sessions`, `/v1/billing_portal/sessions`) until `restore_writes`.
+    /// The request is recorded but nothing is made and nothing is kept under its
+    /// idempotency key: an outage in front of the endpoint, after which Stripe runs the
+    /// same key afresh. (A 500 raised once the endpoint has begun is kept under the key and
+    /// replayed for its 24 hours; this fake does not play that case.)
+    pub fn fail_writes(&self, path: &str) {
+        self.account.lock().unwrap().failing_writes.push(path.to_owned());
+    }
+
+    pub fn restore_writes(&self, path: &str) {
+        self.account
+            .lock()
+            .unwrap()
+            .failing_writes
+            .retain(|failing| failing != path);
+    }
+
+    /// Holds every answer back by `delay` until `speed_up`. The work is done at once (and
+    /// a create's answer kept under its key), as when Stripe finishes a request whose
+    /// answer reaches the app only after it stopped waiting.
+    pub fn slow_down(&self, delay: Duration) {
+        self.account.lock().unwrap().delay = Some(delay);
+    }
+
+    pub fn speed_up(&self) {
+        self.account.lock().unwrap().delay = None;
+    }
+
+    /// Ids of the customers made so far (deleted ones too).
+    pub fn customer_ids(&self) -> Vec<String> {
+        self.account.lock().unwrap().customers.keys().cloned().collect()
+    }
+
+    /// Ids of the Checkout Sessions made so far.
+    pub fn session_ids(&self) -> Vec<String> {
+        self.account.lock().unwrap().sessions.keys().cloned().collect()
+    }
 }
 
 impl Drop for FakeStripe {
@@ -206,6 +366,25 @@ pub fn event(id: &str, kind: &str, object: Value, secret: &str, at: i64) -> (Str
     .to_string();
     let signature = app::features::billing::webhook::sign(body.as_bytes(), secret, at);
     (body, signature)
+}
+
+/// Holds an answer back while `slow_down` is on; the handler has done its work already.
+async fn hold_back(State(account): State<Shared>, request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let delay = account.lock().unwrap().delay;
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
+    response
+}
+
+/// Stripe's answer when its API fails (`api_error`, 500).
+fn outage() -> Response {
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        Json(json!({ "error": { "type": "api_error", "message": "An unknown error occurred" } })),
+    )
+        .into_response()
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
@@ -283,6 +462,7 @@ fn create(
     let mut account = account.lock().unwrap();
     let form = match intake(&mut account, Method::POST, path.to_owned(), headers, body) {
         Err(response) => return *response,
+        Ok(_) if account.failing_writes.iter().any(|failing| failing == path) => return outage(),
         Ok((_, Some(replayed))) => return Json(replayed).into_response(),
         Ok((form, None)) => form,
     };
@@ -297,7 +477,8 @@ fn create(
     }
 }
 
-/// A read or delete of one object: `answer` gives it, or `None` for Stripe's 404.
+/// A read or delete of one object: Stripe's 500 while its reads fail, else what `answer`
+/// gives, or `None` for Stripe's 404.
 fn object(
     account: &Shared,
     method: Method,
@@ -306,8 +487,12 @@ fn object(
     answer: impl FnOnce(&mut Account) -> Option<Value>,
 ) -> Response {
     let mut account = account.lock().unwrap();
-    if let Err(response) = intake(&mut account, method, path.clone(), headers, "") {
+    if let Err(response) = intake(&mut account, method.clone(), path.clone(), headers, "") {
         return *response;
+    }
+    let id = path.rsplit('/').next().unwrap_or_default();
+    if method == Method::GET && account.failing.iter().any(|failing| failing == id) {
+        return outage();
     }
     match answer(&mut account) {
         Some(value) => Json(value).into_response(),
@@ -405,6 +590,40 @@ async fn get_subscription(State(account): State<Shared>, headers: HeaderMap, Pat
                 .cloned()
         },
     )
+}
+
+/// A read of an invoice or a charge: Stripe's 500 while its reads fail, else the object or
+/// Stripe's 404.
+fn read(
+    account: &Shared,
+    path: String,
+    headers: &HeaderMap,
+    id: &str,
+    store: impl FnOnce(&Account) -> &HashMap<String, Value>,
+) -> Response {
+    let mut account = account.lock().unwrap();
+    if let Err(response) = intake(&mut account, Method::GET, path.clone(), headers, "") {
+        return *response;
+    }
+    if account.failing.iter().any(|failing| failing == id) {
+        return outage();
+    }
+    match store(&account).get(id) {
+        Some(value) => Json(value.clone()).into_response(),
+        None => error(StatusCode::NOT_FOUND, &format!("No such object: '{path}'")),
+    }
+}
+
+async fn get_invoice(State(account): State<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    read(&account, format!("/v1/invoices/{id}"), &headers, &id, |account| {
+        &account.invoices
+    })
+}
+
+async fn get_charge(State(account): State<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    read(&account, format!("/v1/charges/{id}"), &headers, &id, |account| {
+        &account.charges
+    })
 }
 
 async fn create_portal(State(account): State<Shared>, headers: HeaderMap, body: String) -> Response {

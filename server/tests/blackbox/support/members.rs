@@ -98,3 +98,23 @@ pub async fn error_of(response: reqwest::Response) -> AppError {
     assert_eq!(status, error.status(), "{error:?}");
     error
 }
+
+/// `next` values that must never leave the site: tabs and newlines (dropped by browsers,
+/// so `/\t/evil.example` is followed as `//evil.example`), backslashes (read as `/`),
+/// encoded forms, schemes and non-ASCII.
+pub const HOSTILE_NEXT: &[&str] = &[
+    "//evil.example/",
+    "/\t/evil.example",
+    "/\n/evil.example",
+    "/\r\n/evil.example",
+    "/\\evil.example",
+    "\\/evil.example",
+    "/%2F/evil.example",
+    "/%5Cevil.example",
+    "/%09/evil.example",
+    "https://evil.example",
+    "javascript:alert(1)",
+    "evil.example",
+    "/ /evil.example",
+    "/caf\u{e9}",
+];

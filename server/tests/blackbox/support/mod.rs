@@ -199,11 +199,22 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut HashMap<String, String>), registry: JobRegistry) -> TestApp {
+    spawn_app_tuned(adjust, |_| {}, registry).await
+}
+
+/// As `spawn_app_with`, and `tune` then changes the parsed configuration: for what no
+/// variable sets, such as the Stripe client's timeout.
+pub async fn spawn_app_tuned(
+    adjust: impl FnOnce(&mut HashMap<String, String>),
+    tune: impl FnOnce(&mut Config),
+    registry: JobRegistry,
+) -> TestApp {
     init_logs();
     let dir = tempfile::tempdir().expect("a temporary directory");
     let mut values = test_config_values(dir.path()).await;
     adjust(&mut values);
-    let config = Config::from_map(&values).expect("the test configuration is valid");
+    let mut config = Config::from_map(&values).expect("the test configuration is valid");
+    tune(&mut config);
     let env = values.clone();
     let app = Application::build(config, registry)
         .await

@@ -73,6 +73,38 @@ impl ServedBinary {
     }
 }
 
+impl ServedBinary {
+    /// Kills the server with SIGKILL, as a crash or an OOM killer would: no shutdown, no
+    /// flushing. (The child is `timeout`; the server is its child.)
+    pub fn kill_hard(mut self) {
+        let timeout_pid = self.child.id();
+        let children =
+            std::fs::read_to_string(format!("/proc/{timeout_pid}/task/{timeout_pid}/children")).unwrap_or_default();
+        for pid in children.split_whitespace() {
+            let _ = Command::new("kill").args(["-KILL", pid]).status();
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// What the server has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// The server's own process id (the child of `timeout`), to read its memory and open
+    /// files from /proc.
+    pub fn server_pid(&self) -> Option<u32> {
+        let timeout_pid = self.child.id();
+        std::fs::read_to_string(format!("/proc/{timeout_pid}/task/{timeout_pid}/children"))
+            .ok()?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
+    }
+}
+
 fn binary() -> String {
     std::env::var("ATELIER_SERVER_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_server").to_owned())
 }

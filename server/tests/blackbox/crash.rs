@@ -1,0 +1,281 @@
+//! Crash safety: the release server is killed with SIGKILL at random moments while members
+//! write — sign-ups, new collections, images saved to them — and started again each time.
+//! Every write it acknowledged must still be there, with the verification mail job of
+//! every acknowledged sign-up; SQLite's integrity check must pass; the server must start
+//! cleanly every time. A few kills in the README's test command (on SQLite and on
+//! PostgreSQL, as the suite runs on both); `scripts/crash-test` runs 50 on each.
+
+use crate::support::{
+    self, command,
+    members::{session_cookie, PASSWORD},
+    served::ServedBinary,
+};
+use app::{
+    features::{
+        accounts::{
+            api::SignIn,
+            recovery_api::SignUp,
+            service::{create_user, NewUser},
+            Role,
+        },
+        collections::api::{AddToCollection, CreateCollection},
+    },
+    platform::db::{Backend, Database},
+};
+use leptos::server_fn::ServerFn;
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+const CI_KILLS: usize = 3;
+const WRITERS: usize = 4;
+
+/// Writes the server answered 2xx to.
+#[derive(Default)]
+struct Acknowledged {
+    sign_ups: Vec<String>,
+    collections: Vec<String>,
+    saved: Vec<(String, String)>,
+}
+
+struct Writer {
+    http: reqwest::Client,
+    base: String,
+    cookie: String,
+    images: Arc<Vec<String>>,
+    acknowledged: Arc<Mutex<Acknowledged>>,
+    rng: fastrand::Rng,
+    /// Tells sign-up addresses apart across writers and lives.
+    tag: String,
+}
+
+impl Writer {
+    async fn post(&self, path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> Option<reqwest::Response> {
+        let mut request = self.http.post(format!("{}{path}", self.base)).form(form);
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        request.send().await.ok()
+    }
+
+    /// Writes until the server stops answering.
+    async fn run(mut self) {
+        for step in 0.. {
+            let alive = match self.rng.u8(0..4) {
+                0 => self.sign_up(step).await,
+                1 => self.create_collection(step).await,
+                _ => self.save_image().await,
+            };
+            if !alive {
+                return;
+            }
+        }
+    }
+
+    async fn sign_up(&mut self, step: usize) -> bool {
+        let email = format!("crash-{}-{step}@example.org", self.tag);
+        let form = [
+            ("email", email.as_str()),
+            ("display_name", "Crash Tester"),
+            ("password", PASSWORD),
+            ("birth_date", "1990-01-01"),
+        ];
+        let Some(response) = self.post(SignUp::PATH, None, &form).await else {
+            return false;
+        };
+        if response.status().is_success() {
+            self.acknowledged.lock().unwrap().sign_ups.push(email);
+        }
+        true
+    }
+
+    async fn create_collection(&mut self, step: usize) -> bool {
+        let name = format!("Crash {} {step}", self.tag);
+        let Some(response) = self
+            .post(CreateCollection::PATH, Some(&self.cookie), &[("name", &name)])
+            .await
+        else {
+            return false;
+        };
+        if response.status().is_success() {
+            let Ok(slug) = response.json::<String>().await else {
+                return false;
+            };
+            self.acknowledged.lock().unwrap().collections.push(slug);
+        }
+        true
+    }
+
+    async fn save_image(&mut self) -> bool {
+        let slug = {
+            let acknowledged = self.acknowledged.lock().unwrap();
+            if acknowledged.collections.is_empty() {
+                return true;
+            }
+            acknowledged.collections[self.rng.usize(..acknowledged.collections.len())].clone()
+        };
+        let image = self.images[self.rng.usize(..self.images.len())].clone();
+        let form = [("slug", slug.as_str()), ("public_id", image.as_str())];
+        let Some(response) = self.post(AddToCollection::PATH, Some(&self.cookie), &form).await else {
+            return false;
+        };
+        if response.status().is_success() {
+            self.acknowledged.lock().unwrap().saved.push((slug, image));
+        }
+        true
+    }
+}
+
+fn kills() -> usize {
+    std::env::var("ATELIER_CRASH_KILLS")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(CI_KILLS)
+}
+
+async fn sign_in(http: &reqwest::Client, base: &str) -> String {
+    let response = http
+        .post(format!("{base}{}", SignIn::PATH))
+        .form(&[("email", "writer@example.org"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    session_cookie(&response)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_writes_survive_kill_9_and_the_server_restarts_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let env: Vec<(String, String)> = support::test_config_values(dir.path()).await.into_iter().collect();
+    let seeded = command::server(
+        dir.path(),
+        &command::as_refs(&env),
+        &["seed-demo", "--images", "6", "--seed", "7"],
+        None,
+    );
+    assert!(seeded.status.success(), "{}", String::from_utf8_lossy(&seeded.stderr));
+    let url = env.iter().find(|(key, _)| key == "DATABASE_URL").unwrap().1.clone();
+    let db = Database::connect(&url, 2).await.unwrap();
+    let writer_account = NewUser {
+        email: "writer@example.org",
+        display_name: "Writer",
+        password: PASSWORD,
+        role: Role::Member,
+        email_verified: true,
+    };
+    create_user(&db, writer_account).await.unwrap();
+    let images: Arc<Vec<String>> = Arc::new(
+        sqlx::query_scalar("SELECT public_id FROM images ORDER BY id")
+            .fetch_all(db.pool())
+            .await
+            .unwrap(),
+    );
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    let acknowledged = Arc::new(Mutex::new(Acknowledged::default()));
+    let mut rng = fastrand::Rng::with_seed(20261207);
+    let mut session: Option<String> = None;
+
+    let total = kills();
+    for life in 0..total {
+        let server = ServedBinary::start(dir.path(), &env, "warn", 600);
+        // Sessions live in the database, so one sign-in serves every life.
+        if session.is_none() {
+            session = Some(sign_in(&http, &server.base_url).await);
+        }
+        let cookie = session.clone().unwrap_or_default();
+        let writers: Vec<_> = (0..WRITERS)
+            .map(|index| Writer {
+                http: http.clone(),
+                base: server.base_url.clone(),
+                cookie: cookie.clone(),
+                images: images.clone(),
+                acknowledged: acknowledged.clone(),
+                rng: fastrand::Rng::with_seed(rng.u64(..)),
+                tag: format!("{life}-{index}"),
+            })
+            .map(|writer| tokio::spawn(writer.run()))
+            .collect();
+        tokio::time::sleep(Duration::from_millis(rng.u64(150..900))).await;
+        let log = server.log();
+        server.kill_hard();
+        assert!(!log.contains("panicked"), "life {life}: {log}");
+        for writer in writers {
+            writer.await.unwrap();
+        }
+    }
+
+    // One more start: clean, ready, and every acknowledged write is there.
+    let server = ServedBinary::start(dir.path(), &env, "warn", 120);
+    let ready = http.get(format!("{}/readyz", server.base_url)).send().await.unwrap();
+    assert_eq!(ready.status(), 200, "ready after {total} kills");
+    let acknowledged = std::mem::take(&mut *acknowledged.lock().unwrap());
+    check_acknowledged(&db, &acknowledged).await;
+    if db.backend() == Backend::Sqlite {
+        let integrity: String = sqlx::query_scalar("PRAGMA integrity_check")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        assert_eq!(integrity, "ok");
+    }
+    let log = server.stop();
+    assert!(!log.contains("panicked"), "{log}");
+    eprintln!(
+        "crash test ({:?}): {total} kills; {} sign-ups, {} collections and {} saves acknowledged, all present",
+        db.backend(),
+        acknowledged.sign_ups.len(),
+        acknowledged.collections.len(),
+        acknowledged.saved.len()
+    );
+}
+
+async fn check_acknowledged(db: &Database, acknowledged: &Acknowledged) {
+    assert!(
+        !acknowledged.collections.is_empty() && !acknowledged.saved.is_empty(),
+        "the writers got writes acknowledged between kills"
+    );
+    for email in &acknowledged.sign_ups {
+        let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE email = $1")
+            .bind(email)
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        assert_eq!(users, 1, "the account of {email}");
+        // Its verification mail: delivered to the outbox, or still a job waiting to be.
+        let mails: i64 = sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM mail_outbox WHERE to_address = $1) \
+                  + (SELECT COUNT(*) FROM jobs WHERE kind = 'mail.deliver' AND payload LIKE $2)",
+        )
+        .bind(email)
+        .bind(format!("%{email}%"))
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+        assert!(mails >= 1, "the verification mail of {email} is not lost");
+    }
+    for slug in &acknowledged.collections {
+        let found: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM collections WHERE slug = $1")
+            .bind(slug)
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        assert_eq!(found, 1, "collection {slug}");
+    }
+    for (slug, image) in &acknowledged.saved {
+        let found: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM collection_items ci JOIN collections c ON c.id = ci.collection_id \
+             JOIN images i ON i.id = ci.image_id WHERE c.slug = $1 AND i.public_id = $2",
+        )
+        .bind(slug)
+        .bind(image)
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+        assert_eq!(found, 1, "{image} saved in {slug}");
+    }
+}
