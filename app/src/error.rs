@@ -48,6 +48,19 @@ impl AppError {
     }
 }
 
+/// Longest piece of someone's input an error message repeats back.
+const MAX_QUOTED_CHARS: usize = 120;
+
+/// `input` cut to [`MAX_QUOTED_CHARS`] characters for an error message: a message that
+/// repeated a 70 KB field would be a 70 KB answer (and too large for the middleware that
+/// gives failed server functions their status to read).
+pub fn quoted(input: &str) -> String {
+    match input.char_indices().nth(MAX_QUOTED_CHARS) {
+        Some((cut, _)) => format!("{}…", &input[..cut]),
+        None => input.to_owned(),
+    }
+}
+
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
@@ -55,7 +68,7 @@ impl FromServerFnError for AppError {
         match value {
             ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => AppError::Network,
             ServerFnErrorErr::Args(message) | ServerFnErrorErr::Deserialization(message) => {
-                AppError::Invalid(format!("The request was not understood: {message}"))
+                AppError::Invalid(format!("The request was not understood: {}", quoted(&message)))
             }
             ServerFnErrorErr::MissingArg(arg) => AppError::Invalid(format!("The request is missing “{arg}”.")),
             _ => AppError::Internal,
@@ -84,15 +97,39 @@ mod server_conversions {
         }
     }
 
+    /// PostgreSQL's codes for text it cannot store: a NUL character (22021) or a byte
+    /// sequence the encoding has no character for (22P05). SQLite stores both, so the
+    /// refusal is the database's, and the input's to correct.
+    const UNSTORABLE_TEXT: [&str; 2] = ["22021", "22P05"];
+
     impl From<sqlx::Error> for AppError {
         fn from(error: sqlx::Error) -> Self {
+            let code = error.as_database_error().and_then(|db| db.code()).map(|code| code.into_owned());
             match error {
                 sqlx::Error::RowNotFound => AppError::NotFound,
+                _ if code.as_deref().is_some_and(|code| UNSTORABLE_TEXT.contains(&code)) => AppError::Invalid(
+                    "The request holds a character that cannot be stored (such as a NUL). Remove it and try again."
+                        .into(),
+                ),
                 other => {
                     tracing::error!(error = %other, "database error");
                     AppError::Internal
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quoted;
+
+    #[test]
+    fn quotes_are_cut_between_characters() {
+        assert_eq!(quoted("short"), "short");
+        let long = "é".repeat(500);
+        let cut = quoted(&long);
+        assert_eq!(cut.chars().count(), 121);
+        assert!(cut.ends_with('…'));
     }
 }

@@ -135,6 +135,22 @@ fn argument_names(after_paren: &str) -> Vec<String> {
     names
 }
 
+const FORM: &str = "application/x-www-form-urlencoded";
+
+/// Values every server function gets in every argument, whatever the seed: a NUL (which
+/// PostgreSQL cannot store), a number past i64, a 70 KB string (echoed back in errors).
+fn fixed_values() -> [String; 3] {
+    ["\0".to_owned(), "-9223372036854775809".to_owned(), "x".repeat(70_000)]
+}
+
+/// A form with `value` in every one of `own`.
+fn every_argument(own: &[String], value: &str) -> Vec<u8> {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(own.iter().map(|name| (name.as_str(), value)))
+        .finish()
+        .into_bytes()
+}
+
 /// A deterministic source of choices for one run.
 struct Generator {
     rng: fastrand::Rng,
@@ -169,7 +185,6 @@ impl Generator {
     /// A request body: a form over the function's own arguments (some missing, some twice,
     /// some with other names), raw bytes, JSON, or nothing.
     fn body(&mut self, own: &[String]) -> (Vec<u8>, &'static str) {
-        const FORM: &str = "application/x-www-form-urlencoded";
         match self.rng.u8(0..12) {
             0 => {
                 let length = self.rng.usize(0..256);
@@ -285,8 +300,12 @@ async fn every_server_function_and_page_refuses_bad_input_without_a_5xx() {
                 .trim_start_matches("/api/")
                 .trim_end_matches(|c: char| c.is_ascii_digit());
             let own = arguments.get(name).cloned().unwrap_or_default();
-            for _ in 0..cases {
-                let (body, content_type) = generator.body(&own);
+            // Every argument at once with each of the values that broke things before (a
+            // NUL, which PostgreSQL cannot store; a huge string, echoed back in errors),
+            // then the generated cases.
+            let fixed = fixed_values().into_iter().map(|value| (every_argument(&own, &value), FORM));
+            let generated: Vec<_> = (0..cases).map(|_| generator.body(&own)).collect();
+            for (body, content_type) in fixed.chain(generated) {
                 let accept = if generator.rng.bool() { BROWSER_ACCEPT } else { "*/*" };
                 let request = if method == "GET" {
                     let query = String::from_utf8_lossy(&body).into_owned();

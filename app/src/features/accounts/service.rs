@@ -324,7 +324,7 @@ pub fn normalise_email(raw: &str) -> Result<String, AccountError> {
     } else {
         Err(invalid(
             "email",
-            format!("“{}” is not a valid email address.", raw.trim()),
+            format!("“{}” is not a valid email address.", crate::error::quoted(raw.trim())),
         ))
     }
 }
