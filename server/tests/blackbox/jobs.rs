@@ -58,6 +58,17 @@ async fn status_of(queue: &JobQueue, id: i64) -> JobStatus {
         .status
 }
 
+/// Whether the job is done within 10 s.
+async fn finishes(queue: &JobQueue, id: i64) -> bool {
+    for _ in 0..100 {
+        if status_of(queue, id).await == JobStatus::Done {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_queued_job_runs_once_and_is_marked_done() {
     let runs = Arc::new(AtomicU32::new(0));
@@ -69,14 +80,7 @@ async fn a_queued_job_runs_once_and_is_marked_done() {
         .enqueue("test.count", &serde_json::json!({ "n": 7 }))
         .await
         .unwrap();
-    let mut done = false;
-    for _ in 0..100 {
-        if status_of(&app.state.jobs, id).await == JobStatus::Done {
-            done = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let done = finishes(&app.state.jobs, id).await;
     assert!(done, "the worker finished the job");
     tokio::time::sleep(Duration::from_millis(700)).await;
     assert_eq!(runs.load(Ordering::SeqCst), 1, "exactly once");
@@ -312,14 +316,7 @@ async fn a_panicking_handler_fails_its_attempt_and_the_worker_keeps_working() {
         .enqueue("test.count", &serde_json::json!({ "n": 7 }))
         .await
         .unwrap();
-    let mut done = false;
-    for _ in 0..100 {
-        if status_of(&app.state.jobs, id).await == JobStatus::Done {
-            done = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let done = finishes(&app.state.jobs, id).await;
     assert!(done, "the same worker went on to the next job");
     assert_eq!(counted.load(Ordering::SeqCst), 1);
     app.stop().await;

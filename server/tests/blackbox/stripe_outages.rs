@@ -331,7 +331,7 @@ async fn back_from_checkout_while_stripe_cannot_be_read_the_member_is_told_in_ti
 
 /// Waits until the job of each event has failed an attempt and is kept for another; a
 /// job that finished or gave up fails the test. Returns how long that took.
-async fn wait_for_failed_attempt(app: &TestApp, events: &[&str]) -> Duration {
+pub(crate) async fn wait_for_failed_attempt(app: &TestApp, events: &[&str]) -> Duration {
     let started = Instant::now();
     let mut jobs = Vec::new();
     for event in events {
@@ -365,9 +365,10 @@ async fn wait_for_failed_attempt(app: &TestApp, events: &[&str]) -> Duration {
     panic!("the Stripe event jobs had not failed an attempt within 60 s");
 }
 
-/// Brings the waiting Stripe event jobs' next attempt forward and waits until none is left.
-async fn retry_jobs_now(app: &TestApp) {
-    for _ in 0..300 {
+/// Brings the waiting Stripe event jobs' next attempt forward and waits (up to 60 s) until
+/// none is left, rather than waiting out their backoff.
+pub(crate) async fn retry_jobs_now(app: &TestApp) {
+    for _ in 0..600 {
         sqlx::query("UPDATE jobs SET run_at = $1 WHERE kind = 'billing.stripe_event' AND status = 'queued'")
             .bind(now_unix())
             .execute(app.state.db.pool())
@@ -384,7 +385,7 @@ async fn retry_jobs_now(app: &TestApp) {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("the Stripe event jobs did not finish within 30 s of being retried");
+    panic!("the Stripe event jobs did not finish within 60 s of being retried");
 }
 
 async fn send_event(app: &TestApp, id: &str, kind: &str, object: serde_json::Value) {

@@ -3,6 +3,7 @@
 //! which the webhook jobs wait and retry rather than act on the body.
 
 use crate::billing::*;
+use crate::stripe_outages::{retry_jobs_now, wait_for_failed_attempt};
 use crate::support::{
     fake_stripe::{self, event, FakeStripe, WEBHOOK_SECRET},
     members::location,
@@ -49,67 +50,6 @@ async fn mail_jobs(app: &TestApp) -> i64 {
         .fetch_one(app.state.db.pool())
         .await
         .unwrap()
-}
-
-/// Waits (up to 60 s: a failing read backs off inside the Stripe client before it gives
-/// up) until the job of each event has failed an attempt and is kept for another (a job
-/// keeps its last error until it is done). A job that finished or gave up fails the test.
-async fn wait_for_retry(app: &TestApp, events: &[&str]) {
-    let mut jobs = Vec::new();
-    for event in events {
-        let job: Option<i64> = sqlx::query_scalar("SELECT job_id FROM stripe_events WHERE event_id = $1")
-            .bind(*event)
-            .fetch_one(app.state.db.pool())
-            .await
-            .unwrap();
-        jobs.push(job.expect("a handled event has a job"));
-    }
-    for _ in 0..600 {
-        let mut retrying = 0;
-        for job in &jobs {
-            let (status, error): (String, Option<String>) =
-                sqlx::query_as("SELECT status, last_error FROM jobs WHERE id = $1")
-                    .bind(*job)
-                    .fetch_one(app.state.db.pool())
-                    .await
-                    .unwrap();
-            assert!(
-                status == "queued" || status == "running",
-                "job {job} is {status} ({error:?}) instead of waiting to try again"
-            );
-            if error.is_some() {
-                retrying += 1;
-            }
-        }
-        if retrying == jobs.len() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the Stripe event jobs had not failed an attempt and been kept for another within 60 s");
-}
-
-/// Runs the Stripe event jobs that wait for a later attempt at once, until none is left
-/// (up to 60 s), rather than waiting out their backoff.
-async fn retry_now(app: &TestApp) {
-    for _ in 0..600 {
-        sqlx::query("UPDATE jobs SET run_at = $1 WHERE kind = 'billing.stripe_event' AND status = 'queued'")
-            .bind(now_unix())
-            .execute(app.state.db.pool())
-            .await
-            .unwrap();
-        let open: i64 = sqlx::query_scalar(
-            "SELECT CAST(COUNT(*) AS BIGINT) FROM jobs WHERE kind = 'billing.stripe_event' AND status IN ('queued', 'running')",
-        )
-        .fetch_one(app.state.db.pool())
-        .await
-        .unwrap();
-        if open == 0 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the Stripe event jobs did not finish within 60 s of being retried");
 }
 
 #[tokio::test]
@@ -217,7 +157,7 @@ async fn while_stripe_cannot_be_read_invoice_and_refund_events_wait_and_retry() 
         let (body, signature) = event(id, kind, object, WEBHOOK_SECRET, now_unix());
         assert_eq!(webhook(&app, &body, Some(&signature)).await.status(), 200);
     }
-    wait_for_retry(&app, &["evt_paid", "evt_refunded"]).await;
+    wait_for_failed_attempt(&app, &["evt_paid", "evt_refunded"]).await;
     assert_eq!(balance(&app, user_id).await, 500, "nothing is acted on from the bodies");
     assert!(!pack_refunded(&app, &payment_intent).await);
     let requests = stripe.requests();
@@ -231,7 +171,7 @@ async fn while_stripe_cannot_be_read_invoice_and_refund_events_wait_and_retry() 
     // Stripe answers again; the next attempts (brought forward) act on what it says.
     stripe.restore_reads(&invoice_id);
     stripe.restore_reads(&charge_id);
-    retry_now(&app).await;
+    retry_jobs_now(&app).await;
     assert_eq!(
         balance(&app, user_id).await,
         1000,
