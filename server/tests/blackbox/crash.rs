@@ -1,5 +1,6 @@
 //! Crash safety: the release server is killed with SIGKILL at random moments while members
-//! write — sign-ups, new collections, images saved to them — and started again each time.
+//! write — sign-ups, new collections, images saved to them, cookie choices — and started
+//! again each time.
 //! Every write it acknowledged must still be there, with the verification mail job of
 //! every acknowledged sign-up; SQLite's integrity check must pass; the server must start
 //! cleanly every time. A few kills in the README's test command (on SQLite and on
@@ -19,6 +20,7 @@ use app::{
             Role,
         },
         collections::api::{AddToCollection, CreateCollection},
+        privacy::{api::SaveConsent, consent::CONSENT_COOKIE},
     },
     platform::db::{Backend, Database},
 };
@@ -37,6 +39,8 @@ struct Acknowledged {
     sign_ups: Vec<String>,
     collections: Vec<String>,
     saved: Vec<(String, String)>,
+    /// Consent ids whose cookie choice was answered 2xx.
+    consents: Vec<String>,
 }
 
 struct Writer {
@@ -62,9 +66,10 @@ impl Writer {
     /// Writes until the server stops answering.
     async fn run(mut self) {
         for step in 0.. {
-            let alive = match self.rng.u8(0..4) {
+            let alive = match self.rng.u8(0..5) {
                 0 => self.sign_up(step).await,
                 1 => self.create_collection(step).await,
+                2 => self.choose_cookies().await,
                 _ => self.save_image().await,
             };
             if !alive {
@@ -103,6 +108,30 @@ impl Writer {
                 return false;
             };
             self.acknowledged.lock().unwrap().collections.push(slug);
+        }
+        true
+    }
+
+    /// A first visit's cookie choice: its record is written under the consent id the
+    /// answer's cookie carries (`<policy>.<flags>.<id>`).
+    async fn choose_cookies(&mut self) -> bool {
+        let Some(response) = self.post(SaveConsent::PATH, None, &[("choice", "accept")]).await else {
+            return false;
+        };
+        if response.status().is_success() {
+            let consent_id = response
+                .headers()
+                .get_all("set-cookie")
+                .iter()
+                .filter_map(|value| value.to_str().ok())
+                .find_map(|cookie| cookie.strip_prefix(&format!("{CONSENT_COOKIE}=")))
+                .and_then(|rest| rest.split(';').next())
+                .and_then(|value| value.rsplit('.').next())
+                .map(str::to_owned);
+            match consent_id {
+                Some(id) => self.acknowledged.lock().unwrap().consents.push(id),
+                None => panic!("an answered cookie choice sets the consent cookie"),
+            }
         }
         true
     }
@@ -226,11 +255,12 @@ async fn acknowledged_writes_survive_kill_9_and_the_server_restarts_cleanly() {
     let log = server.stop();
     assert!(!log.contains("panicked"), "{log}");
     eprintln!(
-        "crash test ({:?}): {total} kills; {} sign-ups, {} collections and {} saves acknowledged, all present",
+        "crash test ({:?}): {total} kills; {} sign-ups, {} collections, {} saves and {} cookie choices acknowledged, all present",
         db.backend(),
         acknowledged.sign_ups.len(),
         acknowledged.collections.len(),
-        acknowledged.saved.len()
+        acknowledged.saved.len(),
+        acknowledged.consents.len()
     );
 }
 
@@ -257,6 +287,14 @@ async fn check_acknowledged(db: &Database, acknowledged: &Acknowledged) {
         .await
         .unwrap();
         assert!(mails >= 1, "the verification mail of {email} is not lost");
+    }
+    for consent_id in &acknowledged.consents {
+        let records: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM consent_records WHERE consent_id = $1")
+            .bind(consent_id)
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        assert_eq!(records, 1, "the cookie choice of {consent_id}");
     }
     for slug in &acknowledged.collections {
         let found: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM collections WHERE slug = $1")
