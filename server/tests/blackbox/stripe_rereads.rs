@@ -12,7 +12,6 @@ use crate::support::{
 use app::{features::billing::api::BuyCredits, platform::clock::now_unix};
 use leptos::server_fn::ServerFn;
 use serde_json::json;
-use std::time::Duration;
 
 /// Buys the 500-credit pack through Checkout and delivers its completion; returns the
 /// payment intent that paid it.
