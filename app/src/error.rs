@@ -104,7 +104,10 @@ mod server_conversions {
 
     impl From<sqlx::Error> for AppError {
         fn from(error: sqlx::Error) -> Self {
-            let code = error.as_database_error().and_then(|db| db.code()).map(|code| code.into_owned());
+            let code = error
+                .as_database_error()
+                .and_then(|db| db.code())
+                .map(|code| code.into_owned());
             match error {
                 sqlx::Error::RowNotFound => AppError::NotFound,
                 _ if code.as_deref().is_some_and(|code| UNSTORABLE_TEXT.contains(&code)) => AppError::Invalid(

@@ -303,7 +303,9 @@ async fn every_server_function_and_page_refuses_bad_input_without_a_5xx() {
             // Every argument at once with each of the values that broke things before (a
             // NUL, which PostgreSQL cannot store; a huge string, echoed back in errors),
             // then the generated cases.
-            let fixed = fixed_values().into_iter().map(|value| (every_argument(&own, &value), FORM));
+            let fixed = fixed_values()
+                .into_iter()
+                .map(|value| (every_argument(&own, &value), FORM));
             let generated: Vec<_> = (0..cases).map(|_| generator.body(&own)).collect();
             for (body, content_type) in fixed.chain(generated) {
                 let accept = if generator.rng.bool() { BROWSER_ACCEPT } else { "*/*" };
