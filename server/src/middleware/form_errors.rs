@@ -53,7 +53,11 @@ fn is_error_pair(name: &str) -> bool {
 /// For an address carrying error parameters that are not one signed set: the same address
 /// without them. `None` when there is nothing to remove.
 fn without_unsigned_error(key: &SecretKey, uri: &Uri) -> Option<String> {
-    let query = uri.query()?;
+    // Every page request passes here: decode only a query that can hold one of the names,
+    // plainly or with its underscores percent-encoded (`%5F`), which decoding would reveal.
+    let query = uri
+        .query()
+        .filter(|query| ["__", "%5F", "%5f"].iter().any(|mark| query.contains(mark)))?;
     let pairs = pairs(query);
     if !pairs.iter().any(|(name, _)| is_error_pair(name)) {
         return None;
@@ -148,6 +152,8 @@ mod tests {
         assert_eq!(without_unsigned_error(&key, &unsigned).as_deref(), Some("/signin"));
         let plain: Uri = "/signin?next=%2Fx".parse().unwrap();
         assert_eq!(without_unsigned_error(&key, &plain), None);
+        let encoded: Uri = "/signin?%5F%5Fpath=%2Fapi&%5f_err=abc".parse().unwrap();
+        assert_eq!(without_unsigned_error(&key, &encoded).as_deref(), Some("/signin"));
     }
 
     #[test]

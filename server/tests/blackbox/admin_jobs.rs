@@ -7,21 +7,15 @@ use crate::{
     collections::{fields, futures_join_all, owned_post},
     mail::{scripted_mail_api, Received},
     support::{
-        members::{create_member, error_of, location, post_form, signed_in, BROWSER_ACCEPT, PASSWORD},
+        members::{create_admin, create_member, error_of, location, post_form, signed_in, BROWSER_ACCEPT},
         spawn_app_with, TestApp,
     },
 };
 use app::{
     error::AppError,
-    features::{
-        accounts::{
-            service::{create_user, NewUser},
-            Role,
-        },
-        admin::{
-            api::{ListJobs, RetryJob},
-            JobList,
-        },
+    features::admin::{
+        api::{ListJobs, RetryJob},
+        JobList,
     },
     platform::{
         clock::now_unix,
@@ -63,18 +57,7 @@ async fn app_without_workers() -> TestApp {
 
 /// Creates the administrator and returns their session cookie.
 async fn admin_cookie(app: &TestApp) -> String {
-    create_user(
-        &app.state.db,
-        NewUser {
-            email: ADMIN,
-            display_name: "Admin",
-            password: PASSWORD,
-            role: Role::Admin,
-            email_verified: true,
-        },
-    )
-    .await
-    .unwrap();
+    create_admin(app, ADMIN, "Admin").await;
     signed_in(app, ADMIN).await
 }
 

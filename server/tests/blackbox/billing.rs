@@ -65,16 +65,20 @@ pub(crate) async fn deliver(app: &TestApp, id: &str, kind: &str, object: serde_j
     settle(app).await;
 }
 
+/// Stripe event jobs waiting or running.
+pub(crate) async fn open_stripe_jobs(app: &TestApp) -> i64 {
+    sqlx::query_scalar(
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM jobs WHERE kind = 'billing.stripe_event' AND status IN ('queued', 'running')",
+    )
+    .fetch_one(app.state.db.pool())
+    .await
+    .unwrap()
+}
+
 /// Waits (up to 15 s) until no Stripe event job is waiting or running.
 pub(crate) async fn settle(app: &TestApp) {
     for _ in 0..300 {
-        let open: i64 = sqlx::query_scalar(
-            "SELECT CAST(COUNT(*) AS BIGINT) FROM jobs WHERE kind = 'billing.stripe_event' AND status IN ('queued', 'running')",
-        )
-        .fetch_one(app.state.db.pool())
-        .await
-        .unwrap();
-        if open == 0 {
+        if open_stripe_jobs(app).await == 0 {
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;

@@ -8,12 +8,8 @@
 //! blackbox fuzz_http -- --nocapture` runs longer with a new seed (printed, to replay).
 
 use crate::support::{
-    members::{create_member, signed_in, BROWSER_ACCEPT, PASSWORD},
+    members::{create_admin, create_member, signed_in, BROWSER_ACCEPT},
     spawn_app, TestApp,
-};
-use app::features::accounts::{
-    service::{create_user, NewUser},
-    Role,
 };
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -237,14 +233,7 @@ fn run_settings() -> (u64, usize) {
 /// A visitor, a member and an administrator (cookies; the visitor has none).
 async fn identities(app: &TestApp) -> Vec<(&'static str, Option<String>)> {
     create_member(app, "member@example.org", "Fuzz Member", true).await;
-    let admin = NewUser {
-        email: "admin@example.org",
-        display_name: "Fuzz Admin",
-        password: PASSWORD,
-        role: Role::Admin,
-        email_verified: true,
-    };
-    create_user(&app.state.db, admin).await.unwrap();
+    create_admin(app, "admin@example.org", "Fuzz Admin").await;
     vec![
         ("visitor", None),
         ("member", Some(signed_in(app, "member@example.org").await)),

@@ -5,16 +5,12 @@
 //! exactly once, and only admins see or answer the queue.
 
 use crate::support::{
-    members::{create_member, error_of, post_form, signed_in, BROWSER_ACCEPT, PASSWORD},
+    members::{create_admin, create_member, error_of, post_form, signed_in, BROWSER_ACCEPT},
     spawn_app, wait_for_mail, TestApp,
 };
 use app::{
     error::AppError,
     features::{
-        accounts::{
-            service::{create_user, NewUser},
-            Role,
-        },
         admin::api::{DecideRequest, WaitingRequest, WaitingRequests},
         library::api::DownloadLink,
         privacy::{
@@ -292,18 +288,7 @@ async fn decide(app: &TestApp, cookie: &str, request_id: i64, decision: &str, ou
 async fn a_refused_correction_reaches_the_member_and_can_be_appealed_once() {
     let app = spawn_app().await;
     create_member(&app, ADA, "Ada", true).await;
-    create_user(
-        &app.state.db,
-        NewUser {
-            email: ADMIN,
-            display_name: "Admin",
-            password: PASSWORD,
-            role: Role::Admin,
-            email_verified: true,
-        },
-    )
-    .await
-    .unwrap();
+    create_admin(&app, ADMIN, "Admin").await;
     let cookie = signed_in(&app, ADA).await;
     let admin = signed_in(&app, ADMIN).await;
 

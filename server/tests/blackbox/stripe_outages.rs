@@ -6,7 +6,7 @@
 //! without making a second customer or session. The apps here wait `TIMEOUT` per attempt
 //! instead of production's `REQUEST_TIMEOUT`.
 
-use crate::billing::{balance, billing_row, browser_post, checkout, member, webhook, OPERATION};
+use crate::billing::{balance, billing_row, browser_post, checkout, member, open_stripe_jobs, webhook, OPERATION};
 use crate::collections::{fields, futures_join_all, owned_post};
 use crate::support::{
     count_rows,
@@ -374,13 +374,7 @@ pub(crate) async fn retry_jobs_now(app: &TestApp) {
             .execute(app.state.db.pool())
             .await
             .unwrap();
-        let open: i64 = sqlx::query_scalar(
-            "SELECT CAST(COUNT(*) AS BIGINT) FROM jobs WHERE kind = 'billing.stripe_event' AND status IN ('queued', 'running')",
-        )
-        .fetch_one(app.state.db.pool())
-        .await
-        .unwrap();
-        if open == 0 {
+        if open_stripe_jobs(app).await == 0 {
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

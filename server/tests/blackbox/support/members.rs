@@ -17,13 +17,22 @@ pub const PASSWORD: &str = "correct horse battery staple";
 
 /// Creates a member with [`PASSWORD`] straight in the database and returns their id.
 pub async fn create_member(app: &TestApp, email: &str, display_name: &str, verified: bool) -> i64 {
+    create_account(app, email, display_name, Role::Member, verified).await
+}
+
+/// An administrator with a verified address and [`PASSWORD`].
+pub async fn create_admin(app: &TestApp, email: &str, display_name: &str) -> i64 {
+    create_account(app, email, display_name, Role::Admin, true).await
+}
+
+async fn create_account(app: &TestApp, email: &str, display_name: &str, role: Role, verified: bool) -> i64 {
     create_user(
         &app.state.db,
         NewUser {
             email,
             display_name,
             password: PASSWORD,
-            role: Role::Member,
+            role,
             email_verified: verified,
         },
     )
