@@ -1,9 +1,13 @@
-//! The page frame: skip link, header (brand, search, navigation, theme) and footer.
+//! The page frame: skip link, header (brand, search, navigation, theme, and a menu on
+//! small screens) and footer.
 
 use super::{meta::site_name, theme::ThemeToggle};
 use crate::features::privacy::banner::CookieSettingsLink;
-use leptos::prelude::*;
-use leptos_router::components::{Form, A};
+use leptos::{html::Details, prelude::*};
+use leptos_router::{
+    components::{Form, A},
+    hooks::use_location,
+};
 
 #[component]
 pub fn SkipLink() -> impl IntoView {
@@ -48,16 +52,71 @@ pub fn SiteHeader(children: Children) -> impl IntoView {
                     </div>
                 </Form>
                 <nav aria-label="Main" class="ml-auto flex items-center gap-1 text-sm">
-                    <A href="/photos" attr:class="nav-link">"Library"</A>
-                    <A href="/contributors" attr:class="nav-link">"Contributors"</A>
-                    <A href="/pricing" attr:class="nav-link">"Pricing"</A>
-                    // Developers joins here when the API exists; a link to a page that is
-                    // not there yet would only lead to a 404.
+                    // On small screens these move into the account slot's menu.
+                    <div class="hidden items-center gap-1 md:flex">
+                        <MainLinks/>
+                    </div>
                     <ThemeToggle/>
                     {children()}
                 </nav>
             </div>
         </header>
+    }
+}
+
+/// The site's main sections. Developers joins here when the API exists; a link to a page
+/// that is not there yet would only lead to a 404.
+#[component]
+pub fn MainLinks() -> impl IntoView {
+    view! {
+        <A href="/photos" attr:class="nav-link">"Library"</A>
+        <A href="/contributors" attr:class="nav-link">"Contributors"</A>
+        <A href="/pricing" attr:class="nav-link">"Pricing"</A>
+    }
+}
+
+/// The navigation on screens narrower than `md`, where the links do not fit in one row: a
+/// disclosure (works without JavaScript) holding the main links and then `children` (the
+/// account's). It closes when the page changes, and on Escape with focus back on its button.
+#[component]
+pub fn PhoneMenu(#[prop(optional)] children: Option<Children>) -> impl IntoView {
+    let menu = NodeRef::<Details>::new();
+    let location = use_location();
+    Effect::new(move |_| {
+        location.pathname.track();
+        location.search.track();
+        if let Some(details) = menu.get_untracked() {
+            details.set_open(false);
+        }
+    });
+    let on_keydown = move |event: leptos::ev::KeyboardEvent| {
+        if event.key() != "Escape" {
+            return;
+        }
+        if let Some(details) = menu.get_untracked() {
+            if details.open() {
+                details.set_open(false);
+                if let Ok(Some(summary)) = details.query_selector("summary") {
+                    use web_sys::wasm_bindgen::JsCast;
+                    if let Ok(summary) = summary.dyn_into::<web_sys::HtmlElement>() {
+                        let _ = summary.focus();
+                    }
+                }
+            }
+        }
+    };
+    view! {
+        <details class="relative md:hidden" node_ref=menu on:keydown=on_keydown data-testid="phone-menu">
+            <summary class="nav-link flex size-9 cursor-pointer list-none items-center justify-center px-0 [&::-webkit-details-marker]:hidden" aria-label="Menu">
+                <svg class="size-5" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" aria-hidden="true">
+                    <path d="M4 7h16M4 12h16M4 17h16"/>
+                </svg>
+            </summary>
+            <div class="card absolute right-0 z-50 mt-2 flex w-60 flex-col gap-1 p-2 shadow-xl">
+                <MainLinks/>
+                {children.map(|children| children())}
+            </div>
+        </details>
     }
 }
 

@@ -15,18 +15,18 @@ use app::{
             wire, MessageState,
         },
     },
-    platform::clock::now_unix,
+    platform::{clock::now_unix, db::Database},
 };
 use std::time::Duration;
 
 /// Every ledger entry of the member: (amount, reason, reference, key, balance after).
-async fn books(chat: &Chat) -> Vec<(i64, String, String, String, i64)> {
+async fn books(db: &Database, member: i64) -> Vec<(i64, String, String, String, i64)> {
     sqlx::query_as(
         "SELECT amount, reason, reference, idempotency_key, balance_after FROM credit_ledger \
          WHERE user_id = $1 ORDER BY id",
     )
-    .bind(chat.member)
-    .fetch_all(chat.app.state.db.pool())
+    .bind(member)
+    .fetch_all(db.pool())
     .await
     .unwrap()
 }
@@ -37,7 +37,12 @@ async fn books(chat: &Chat) -> Vec<(i64, String, String, String, i64)> {
 /// whole, nothing else), today's free replies are those of complete free replies, and no
 /// reply is left half-way.
 async fn assert_books_balance(chat: &Chat) {
-    let entries = books(chat).await;
+    assert_books_balance_of(&chat.app.state.db, chat.member).await;
+}
+
+/// [`assert_books_balance`] for any database and member (the crash test's too).
+pub(crate) async fn assert_books_balance_of(db: &Database, member: i64) {
+    let entries = books(db, member).await;
     let mut running: i64 = 0;
     for (amount, _, _, key, balance_after) in &entries {
         running += *amount;
@@ -48,7 +53,7 @@ async fn assert_books_balance(chat: &Chat) {
     }
     assert_eq!(
         running,
-        balance(chat).await,
+        ledger::balance(db, member).await.unwrap(),
         "the entries add up to the balance: {entries:?}"
     );
     let spends: Vec<&str> = entries
@@ -77,12 +82,12 @@ async fn assert_books_balance(chat: &Chat) {
         .map(|key| (*key).to_owned())
         .collect();
     kept.sort();
-    let pool = chat.app.state.db.pool();
+    let pool = db.pool();
     let delivered: Vec<i64> = sqlx::query_scalar(
         "SELECT id FROM chat_messages WHERE user_id = $1 AND role = 'persona' AND state = 'complete' \
          AND charge = 'credits'",
     )
-    .bind(chat.member)
+    .bind(member)
     .fetch_all(pool)
     .await
     .unwrap();
@@ -96,19 +101,19 @@ async fn assert_books_balance(chat: &Chat) {
         "SELECT CAST(COUNT(*) AS BIGINT) FROM chat_messages WHERE user_id = $1 AND role = 'persona' \
          AND state = 'complete' AND charge LIKE 'allowance:%'",
     )
-    .bind(chat.member)
+    .bind(member)
     .fetch_one(pool)
     .await
     .unwrap();
     assert_eq!(
-        i64::from(used_today(chat).await),
+        i64::from(service::used_today(db, member, now_unix()).await.unwrap()),
         free,
         "free replies are counted for complete replies only"
     );
     let unended: i64 = sqlx::query_scalar(
         "SELECT CAST(COUNT(*) AS BIGINT) FROM chat_messages WHERE user_id = $1 AND state = 'streaming'",
     )
-    .bind(chat.member)
+    .bind(member)
     .fetch_one(pool)
     .await
     .unwrap();
@@ -150,7 +155,7 @@ async fn assert_refunded_once(chat: &Chat) {
     .await
     .unwrap();
     let key = format!("chat:{reply}");
-    let before = books(chat).await;
+    let before = books(&chat.app.state.db, chat.member).await;
     assert_eq!(
         before
             .iter()
@@ -167,7 +172,7 @@ async fn assert_refunded_once(chat: &Chat) {
     }
     let again = ledger::refund(db, chat.member, &key, now_unix()).await.unwrap();
     assert!(again.replayed, "a second refund is the first one again");
-    assert_eq!(books(chat).await, before, "and changes nothing");
+    assert_eq!(books(&chat.app.state.db, chat.member).await, before, "and changes nothing");
 }
 
 /// Sends `text` to `conversation` from a task of its own and reads the answer to its end;
@@ -433,7 +438,7 @@ async fn a_conversation_deleted_while_its_reply_is_being_charged_keeps_no_credit
         balance(&chat).await,
         1,
         "no credit is kept for a reply deleted unfinished: {:?}",
-        books(&chat).await
+        books(&chat.app.state.db, chat.member).await
     );
     assert_books_balance(&chat).await;
     chat.app.stop().await;

@@ -5,13 +5,14 @@ use super::api::{who_am_i, EndAllSessions, EndSession, SignOut};
 use super::SessionInfo;
 use crate::{
     dates::format_day,
-    ui::{meta::PageMeta, status::MembersOnly},
+    ui::{layout::PhoneMenu, meta::PageMeta, status::MembersOnly},
 };
 use leptos::{form::ActionForm, prelude::*};
 use leptos_router::hooks::use_location;
 
-/// The header's account area: “Sign in”, or the member's name and “Sign out”. Refetched on
-/// every navigation and after signing out, so it follows both.
+/// The header's account area: “Sign in”, or the member's name and “Sign out”, and on small
+/// screens the menu that holds them with the main links. Refetched on every navigation and
+/// after signing out, so it follows both.
 #[component]
 pub fn AccountMenu() -> impl IntoView {
     let location = use_location();
@@ -31,21 +32,38 @@ pub fn AccountMenu() -> impl IntoView {
         });
     }
     view! {
-        <div class="flex min-w-20 items-center justify-end" data-testid="account-menu">
+        <div class="flex min-w-20 items-center justify-end gap-1" data-testid="account-menu">
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     match member.await {
-                        Ok(Some(member)) => view! {
-                            <a href="/collections" class="nav-link" data-testid="nav-collections">"Collections"</a>
-                            <a href="/chat" class="nav-link" data-testid="nav-chat">"Chats"</a>
-                            <a href="/account" class="nav-link max-w-40 truncate" data-testid="member-name">
-                                {member.display_name}
-                            </a>
-                            <ActionForm action=sign_out>
-                                <button type="submit" class="nav-link">"Sign out"</button>
-                            </ActionForm>
+                        Ok(Some(member)) => {
+                            let name = member.display_name;
+                            view! {
+                                <div class="hidden items-center gap-1 md:flex">
+                                    <a href="/collections" class="nav-link" data-testid="nav-collections">"Collections"</a>
+                                    <a href="/chat" class="nav-link" data-testid="nav-chat">"Chats"</a>
+                                    <a href="/account" class="nav-link max-w-40 truncate" data-testid="member-name">
+                                        {name.clone()}
+                                    </a>
+                                    <ActionForm action=sign_out>
+                                        <button type="submit" class="nav-link">"Sign out"</button>
+                                    </ActionForm>
+                                </div>
+                                <PhoneMenu>
+                                    <hr class="my-1 border-line"/>
+                                    <a href="/collections" class="nav-link">"Collections"</a>
+                                    <a href="/chat" class="nav-link">"Chats"</a>
+                                    <a href="/account" class="nav-link truncate">{format!("Account · {name}")}</a>
+                                    <ActionForm action=sign_out>
+                                        <button type="submit" class="nav-link w-full text-left">"Sign out"</button>
+                                    </ActionForm>
+                                </PhoneMenu>
+                            }.into_any()
+                        }
+                        _ => view! {
+                            <a href="/signin" class="btn-secondary h-9 px-4">"Sign in"</a>
+                            <PhoneMenu/>
                         }.into_any(),
-                        _ => view! { <a href="/signin" class="btn-secondary h-9 px-4">"Sign in"</a> }.into_any(),
                     }
                 })}
             </Transition>
