@@ -23,7 +23,7 @@ const CI_SEED: u64 = 20261207;
 /// Values that have broken parsers and services elsewhere: empty and huge strings, numbers
 /// past every integer width, unknown enum values, markup, paths, percent-escapes that
 /// decode to invalid UTF-8, control characters.
-fn hostile_values() -> Vec<String> {
+pub(crate) fn hostile_values() -> Vec<String> {
     let mut values: Vec<String> = [
         "",
         " ",
@@ -131,7 +131,7 @@ fn argument_names(after_paren: &str) -> Vec<String> {
     names
 }
 
-const FORM: &str = "application/x-www-form-urlencoded";
+pub(crate) const FORM: &str = "application/x-www-form-urlencoded";
 
 /// Values every server function gets in every argument, whatever the seed: a NUL (which
 /// PostgreSQL cannot store), a number past i64, a 70 KB string (echoed back in errors).
@@ -148,14 +148,14 @@ fn every_argument(own: &[String], value: &str) -> Vec<u8> {
 }
 
 /// A deterministic source of choices for one run.
-struct Generator {
-    rng: fastrand::Rng,
-    values: Vec<String>,
-    field_names: Vec<String>,
+pub(crate) struct Generator {
+    pub(crate) rng: fastrand::Rng,
+    pub(crate) values: Vec<String>,
+    pub(crate) field_names: Vec<String>,
 }
 
 impl Generator {
-    fn value(&mut self) -> String {
+    pub(crate) fn value(&mut self) -> String {
         match self.rng.u8(0..10) {
             0 => {
                 let length = self.rng.usize(0..40);
@@ -180,7 +180,7 @@ impl Generator {
 
     /// A request body: a form over the function's own arguments (some missing, some twice,
     /// some with other names), raw bytes, JSON, or nothing.
-    fn body(&mut self, own: &[String]) -> (Vec<u8>, &'static str) {
+    pub(crate) fn body(&mut self, own: &[String]) -> (Vec<u8>, &'static str) {
         match self.rng.u8(0..12) {
             0 => {
                 let length = self.rng.usize(0..256);
@@ -217,7 +217,7 @@ impl Generator {
     }
 }
 
-fn run_settings() -> (u64, usize) {
+pub(crate) fn run_settings() -> (u64, usize) {
     let seed = match std::env::var("ATELIER_FUZZ_SEED").ok().as_deref() {
         None | Some("") => CI_SEED,
         Some("random") => fastrand::u64(..),
@@ -231,7 +231,7 @@ fn run_settings() -> (u64, usize) {
 }
 
 /// A visitor, a member and an administrator (cookies; the visitor has none).
-async fn identities(app: &TestApp) -> Vec<(&'static str, Option<String>)> {
+pub(crate) async fn identities(app: &TestApp) -> Vec<(&'static str, Option<String>)> {
     create_member(app, "member@example.org", "Fuzz Member", true).await;
     create_admin(app, "admin@example.org", "Fuzz Admin").await;
     vec![

@@ -24,6 +24,7 @@ mod data_rights;
 mod docs;
 mod form_errors;
 mod fuzz_http;
+mod fuzz_routes;
 mod health;
 mod images;
 mod import;
