@@ -336,6 +336,42 @@ pub fn visitor_key(key: &SecretKey, parts: &Parts, purpose: &str, now: i64) -> S
     key.pseudonym(purpose, &[&day, &address, &browser])
 }
 
+/// What a visitor-day row records: one per visitor, image and day, kept for that day only.
+#[derive(Clone, Copy)]
+enum VisitorDay {
+    View,
+    Download,
+}
+
+/// Writes the visitor's row for today; returns whether it is their first of the day (a
+/// repeat writes nothing).
+async fn first_time_today(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    kind: VisitorDay,
+    image_id: i64,
+    visitor: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let sql = match kind {
+        VisitorDay::View => {
+            "INSERT INTO image_views (image_id, visitor, day) VALUES ($1, $2, $3) \
+             ON CONFLICT (image_id, visitor, day) DO NOTHING"
+        }
+        VisitorDay::Download => {
+            "INSERT INTO download_visitors (image_id, visitor, day) VALUES ($1, $2, $3) \
+             ON CONFLICT (image_id, visitor, day) DO NOTHING"
+        }
+    };
+    let inserted = sqlx::query(sql)
+        .bind(image_id)
+        .bind(visitor)
+        .bind(crate::dates::iso_day(now))
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    Ok(inserted == 1)
+}
+
 /// Counts a download at most once per visitor, image and day (`visitor` is
 /// [`visitor_key`]'s), so fresh signed links do not add to the count, and once per link
 /// (`link_token` is unique to image, size and expiry; only its SHA-256 is kept), so a
@@ -355,18 +391,7 @@ pub async fn record_download(
     let mut tx = db.pool().begin().await?;
     // The visitor's row first: concurrent downloads by one visitor meet on its key (the
     // second waits for the first to commit, then finds it), so only one of them counts.
-    let first_today = sqlx::query(
-        "INSERT INTO download_visitors (image_id, visitor, day) VALUES ($1, $2, $3) \
-         ON CONFLICT (image_id, visitor, day) DO NOTHING",
-    )
-    .bind(image_id)
-    .bind(visitor)
-    .bind(crate::dates::iso_day(now))
-    .execute(&mut *tx)
-    .await?
-    .rows_affected()
-        == 1;
-    if !first_today {
+    if !first_time_today(&mut tx, VisitorDay::Download, image_id, visitor, now).await? {
         return Ok(false);
     }
     let new_link = sqlx::query(
@@ -399,16 +424,7 @@ pub async fn record_download(
 /// visitor's address and browser that changes every day (no cookie is involved).
 pub async fn record_view(db: &Database, image_id: i64, visitor: &str, now: i64) -> Result<bool, sqlx::Error> {
     let mut tx = db.pool().begin().await?;
-    let inserted = sqlx::query(
-        "INSERT INTO image_views (image_id, visitor, day) VALUES ($1, $2, $3) ON CONFLICT (image_id, visitor, day) DO NOTHING",
-    )
-    .bind(image_id)
-    .bind(visitor)
-    .bind(crate::dates::iso_day(now))
-    .execute(&mut *tx)
-    .await?
-    .rows_affected()
-        == 1;
+    let inserted = first_time_today(&mut tx, VisitorDay::View, image_id, visitor, now).await?;
     if inserted {
         sqlx::query("UPDATE images SET view_count = view_count + 1 WHERE id = $1")
             .bind(image_id)
