@@ -28,10 +28,10 @@ const MAX_ATTEMPTS: i64 = 3;
 
 /// One sidecar row: the image file (relative to the folder) and what to say about it.
 #[derive(Debug, Deserialize)]
-struct JsonRow {
-    file: String,
+pub struct JsonRow {
+    pub file: String,
     #[serde(flatten)]
-    meta: ImageMeta,
+    pub meta: ImageMeta,
 }
 
 /// A CSV row: the same columns, with tags in one cell separated by `;` or `|`.
@@ -97,27 +97,31 @@ fn find_sidecar(dir: &Path) -> anyhow::Result<PathBuf> {
 fn read_rows(sidecar: &Path) -> anyhow::Result<Vec<JsonRow>> {
     let text =
         std::fs::read_to_string(sidecar).with_context(|| format!("reading the sidecar {}", sidecar.display()))?;
-    match sidecar.extension().and_then(|e| e.to_str()) {
-        Some("json") => serde_json::from_str(&text).with_context(|| {
-            format!(
-                "{} is not a JSON array of {{file, title, alt_text, contributor, …}} objects",
-                sidecar.display()
-            )
+    let extension = sidecar.extension().and_then(|e| e.to_str()).unwrap_or_default();
+    parse_rows(extension, &text, &sidecar.display().to_string())
+}
+
+/// The rows of a sidecar's text, read as JSON or CSV by its file `extension`; `label` names
+/// the sidecar in errors. Separate from reading the file so the parser can be fuzzed.
+pub fn parse_rows(extension: &str, text: &str, label: &str) -> anyhow::Result<Vec<JsonRow>> {
+    match extension {
+        "json" => serde_json::from_str(text).with_context(|| {
+            format!("{label} is not a JSON array of {{file, title, alt_text, contributor, …}} objects")
         }),
-        Some("csv") => csv::Reader::from_reader(text.as_bytes())
+        "csv" => csv::Reader::from_reader(text.as_bytes())
             .deserialize::<CsvRow>()
             .enumerate()
             .map(|(index, row)| {
                 row.map(JsonRow::from)
-                    .with_context(|| format!("{} row {}", sidecar.display(), index + 2))
+                    .with_context(|| format!("{label} row {}", index + 2))
             })
             .collect(),
-        _ => bail!("the sidecar must end in .json or .csv: {}", sidecar.display()),
+        _ => bail!("the sidecar must end in .json or .csv: {label}"),
     }
 }
 
 /// A file name from the sidecar, as a path inside `dir` (no absolute paths, no `..`).
-fn inside(dir: &Path, file: &str) -> Result<PathBuf, String> {
+pub fn inside(dir: &Path, file: &str) -> Result<PathBuf, String> {
     let relative = Path::new(file);
     if file.trim().is_empty() {
         return Err("the file name is empty".into());
