@@ -239,11 +239,8 @@ impl Writer {
         }
         let image = images.remove(self.rng.usize(..images.len()));
         let to_index = self.rng.usize(..=images.len() + 1);
-        let form = [
-            ("slug", slug.as_str()),
-            ("public_id", image.as_str()),
-            ("to_index", &to_index.to_string()),
-        ];
+        let to = to_index.to_string();
+        let form = [("slug", slug.as_str()), ("public_id", image.as_str()), ("to_index", to.as_str())];
         let response = self.post(MoveCollectionItem::PATH, Some(&self.cookie), &form).await;
         let alive = response.is_some();
         if !response.is_some_and(|response| response.status().is_success()) {
