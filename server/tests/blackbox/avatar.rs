@@ -3,10 +3,21 @@
 //! header, stored files without EXIF/GPS — and in every refusal the old avatar stays.
 
 use crate::support::{
+    self, command,
     fixtures::{self, contains, jpeg_with_exif, photo, png_with_exif},
-    members::{create_member, signed_in, BROWSER_ACCEPT},
+    members::{create_member, session_cookie, signed_in, BROWSER_ACCEPT, PASSWORD},
+    served::ServedBinary,
     spawn_app, TestApp,
 };
+use app::{
+    features::accounts::{
+        api::SignIn,
+        service::{create_user, NewUser},
+        Role,
+    },
+    platform::db::Database,
+};
+use leptos::server_fn::ServerFn;
 use image::ImageFormat;
 use serde_json::Value;
 use std::{
@@ -115,8 +126,13 @@ fn stored_files(app: &TestApp) -> Vec<PathBuf> {
 
 /// A PNG of a few dozen bytes that claims 100 000 × 100 000 RGBA pixels (40 GB decoded).
 fn png_bomb() -> Vec<u8> {
-    let mut ihdr = 100_000u32.to_be_bytes().to_vec();
-    ihdr.extend_from_slice(&100_000u32.to_be_bytes());
+    png_claiming(100_000)
+}
+
+/// A tiny PNG whose header claims `side` × `side` RGBA pixels.
+fn png_claiming(side: u32) -> Vec<u8> {
+    let mut ihdr = side.to_be_bytes().to_vec();
+    ihdr.extend_from_slice(&side.to_be_bytes());
     ihdr.extend_from_slice(&[8, 6, 0, 0, 0]);
     let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
     png.extend(fixtures::png_chunk(b"IHDR", &ihdr));
@@ -238,6 +254,69 @@ async fn a_decompression_bomb_is_refused_quickly_from_its_header() {
     assert_eq!(avatar_key(&app, id).await, None);
     assert!(stored_files(&app).is_empty());
     app.stop().await;
+}
+
+/// The peak resident memory of process `pid` since its last reset, in bytes (`VmHWM`).
+fn peak_rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|line| line.starts_with("VmHWM:")).unwrap();
+    let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kib * 1024
+}
+
+/// Memory as well as time: the release server, alone in its process, is sent bombs that
+/// claim 100,000 × 100,000 pixels (40 GB decoded) and 8,000 × 8,000 (256 MB, over the pixel
+/// limit), and its peak resident memory (reset through `/proc/<pid>/clear_refs`) grows by
+/// less than 32 MiB while it refuses them all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decompression_bombs_are_refused_without_large_memory_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let env: Vec<(String, String)> = support::test_config_values(dir.path()).await.into_iter().collect();
+    let seeded = command::server(dir.path(), &command::as_refs(&env), &["seed-demo", "--images", "1"], None);
+    assert!(seeded.status.success(), "{}", String::from_utf8_lossy(&seeded.stderr));
+    let url = env.iter().find(|(key, _)| key == "DATABASE_URL").unwrap().1.clone();
+    let db = Database::connect(&url, 1).await.unwrap();
+    let account = NewUser {
+        email: "grace@example.org",
+        display_name: "Grace Hopper",
+        password: PASSWORD,
+        role: Role::Member,
+        email_verified: true,
+    };
+    create_user(&db, account).await.unwrap();
+    let server = ServedBinary::start(dir.path(), &env, "warn", 120);
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let signed_in = http
+        .post(format!("{}{}", server.base_url, SignIn::PATH))
+        .form(&[("email", "grace@example.org"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    let cookie = session_cookie(&signed_in);
+    let send = |bytes: Vec<u8>| {
+        http.post(format!("{}/account/avatar", server.base_url))
+            .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
+            .header("cookie", &cookie)
+            .body(multipart("avatar", "me.png", "image/png", &bytes))
+            .send()
+    };
+    // A real avatar first, so the decoder's threads and buffers exist before the baseline.
+    assert_eq!(send(photo(640, 480, ImageFormat::Png)).await.unwrap().status(), 200);
+
+    let pid = server.server_pid().expect("the server's process id");
+    std::fs::write(format!("/proc/{pid}/clear_refs"), "5").expect("reset the peak");
+    let baseline = peak_rss(pid);
+    for round in 0..10 {
+        for side in [100_000, 8_000] {
+            let (status, code, _) = refusal(send(png_claiming(side)).await.unwrap()).await;
+            assert_eq!((status, code.as_str()), (400, "dimensions"), "round {round}, {side} px");
+        }
+    }
+    let grown = peak_rss(pid).saturating_sub(baseline);
+    eprintln!("avatar bombs: peak RSS grew by {} KiB", grown / 1024);
+    assert!(grown < 32 << 20, "refusing bombs took {} MiB", grown >> 20);
+    let log = server.stop();
+    assert!(!log.contains("panicked"), "{log}");
 }
 
 #[tokio::test]
