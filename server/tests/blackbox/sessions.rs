@@ -211,6 +211,62 @@ async fn repeated_failures_on_one_account_get_429_with_retry_after() {
     app.stop().await;
 }
 
+/// One address guessing at many accounts is slowed too (20 attempts, then one every 3 s),
+/// while another address is not; and the member whose account was limited signs in once
+/// the `Retry-After` they were given has passed — a wait, never a lockout.
+#[tokio::test]
+async fn many_accounts_from_one_address_are_limited_and_a_limited_member_signs_in_after_retry_after() {
+    let app = spawn_app_with(
+        |values| {
+            values.insert("ATELIER_TRUSTED_PROXIES".into(), "127.0.0.1/32".into());
+        },
+        server::jobs::registry(),
+    )
+    .await;
+    create_member(&app, "ada@example.org", "Ada Lovelace", true).await;
+    let attempt = |email: String, address: String| {
+        app.client
+            .post(app.url(SignIn::PATH))
+            .header("x-forwarded-for", address)
+            .form(&[("email", email.as_str()), ("password", "a wrong guess")])
+            .send()
+    };
+    let mut statuses = Vec::new();
+    for n in 0..21 {
+        let response = attempt(format!("guess{n}@example.org"), "203.0.113.9".into()).await.unwrap();
+        statuses.push(response.status().as_u16());
+    }
+    assert!(statuses[..20].iter().all(|status| *status != 429), "{statuses:?}");
+    assert_eq!(statuses[20], 429, "the 21st account guessed from one address waits");
+    let elsewhere = attempt("guess0@example.org".into(), "198.51.100.4".into()).await.unwrap();
+    assert_ne!(elsewhere.status(), 429, "another address is not slowed");
+
+    // Ada's account, guessed at from many addresses until it is limited.
+    let mut limited = None;
+    for n in 0..10 {
+        let response = attempt("ada@example.org".into(), format!("192.0.2.{n}")).await.unwrap();
+        if response.status() == 429 {
+            limited = Some(response);
+            break;
+        }
+    }
+    let limited = limited.expect("the account is limited within 10 attempts");
+    let wait: u64 = limited.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=20).contains(&wait), "Retry-After {wait}");
+    tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+    let response = app
+        .client
+        .post(app.url(SignIn::PATH))
+        .header("x-forwarded-for", "198.51.100.77")
+        .form(&[("email", "ada@example.org"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(response.status(), 429, "after Retry-After the member is let in");
+    assert!(!session_cookie(&response).is_empty(), "and signed in");
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn hashes_with_old_argon2_parameters_are_replaced_at_sign_in() {
     use argon2::{password_hash::SaltString, Algorithm, Argon2, Params, PasswordHasher, Version};
