@@ -78,7 +78,7 @@ pub(crate) fn hostile_values() -> Vec<String> {
 
 /// The argument names of every `#[server]` function in the app's source, by function name.
 /// Arguments that are structs are sent as `name[field]` with fields from all the others.
-fn server_function_arguments() -> BTreeMap<String, Vec<String>> {
+pub(crate) fn server_function_arguments() -> BTreeMap<String, Vec<String>> {
     let mut found = BTreeMap::new();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../app/src");
     collect_arguments(&root, &mut found);
@@ -243,7 +243,7 @@ pub(crate) async fn identities(app: &TestApp) -> Vec<(&'static str, Option<Strin
 
 /// Server functions whose success ends the caller's session go last, so the signed-in
 /// identities stay signed in for the others.
-fn ends_the_session(path: &str) -> bool {
+pub(crate) fn ends_the_session(path: &str) -> bool {
     [
         "sign_out",
         "end_all_sessions",

@@ -3,6 +3,9 @@
 //! page is covered without touching this file) and on a handful of server functions, as a
 //! visitor, a member and an administrator. Any 5xx, any answer that differs from the same
 //! request sent alone, a body that breaks off, or a panic in the server's log fails it.
+//! Then every server function of the registry (so a new one is covered too) is called under
+//! the same load with sample arguments, where only a 5xx, a broken body or a panic fails:
+//! writes change what a repeat answers, so answers are not compared.
 
 use crate::support::{self, command, members::PASSWORD, served::ServedBinary};
 use app::{
@@ -51,7 +54,7 @@ struct Probe {
     who: Who,
     path: String,
     /// A server function's form body; `None` for a page (GET).
-    form: Option<Vec<(&'static str, String)>>,
+    form: Option<Vec<(String, String)>>,
 }
 
 /// The ids and slugs that fill the route table's parameters.
@@ -197,9 +200,16 @@ async fn every_page_and_server_function_survives_concurrent_load() {
         .collect()
         .await;
     let elapsed = started.elapsed();
+    let mut failures = failures(&probes, &expected, &outcomes);
+    let every_function = every_server_function(&samples);
+    let (sent, broken) = under_load(&client, &every_function).await;
+    failures.extend(broken);
+    println!(
+        "load gate: every server function, {} probes × {FUNCTION_ROUNDS} = {sent} requests at {CONCURRENCY} connections",
+        every_function.len()
+    );
     let log = server.stop();
 
-    let failures = failures(&probes, &expected, &outcomes);
     let lines: Vec<&str> = log.lines().collect();
     let panics: Vec<usize> = (0..lines.len()).filter(|&at| lines[at].contains("panicked")).collect();
     // The first panic with the lines after it: its message and where it came from.
@@ -251,6 +261,81 @@ fn failures(probes: &[Probe], expected: &[u16], outcomes: &[(usize, Outcome)]) -
         }
     }
     failures
+}
+
+/// Rounds of the phase that calls every server function.
+const FUNCTION_ROUNDS: usize = 5;
+
+/// A sample value for a server function argument of this name (an empty one otherwise).
+fn sample_argument(name: &str, samples: &Samples) -> String {
+    match name {
+        "slug" => samples.collection.clone(),
+        "public_id" => samples.image.clone(),
+        "public_ids" => samples.image.clone(),
+        "id" => samples.conversation.clone(),
+        "contributor" => samples.contributor.clone(),
+        "page" => "1".into(),
+        "sort" => "newest".into(),
+        "size" => "small".into(),
+        "name" | "title" | "display_name" => "Under load".into(),
+        "visibility" => "public".into(),
+        "choice" => "accept".into(),
+        "email" => "member@example.org".into(),
+        "password" | "current_password" => PASSWORD.into(),
+        "to_index" => "0".into(),
+        _ => String::new(),
+    }
+}
+
+/// Every server function of the registry for every identity, with sample arguments; the
+/// ones that end the caller's session only as the visitor, who has none to end.
+fn every_server_function(samples: &Samples) -> Vec<Probe> {
+    let arguments = crate::fuzz_http::server_function_arguments();
+    let mut probes = Vec::new();
+    for (path, _) in leptos::server_fn::axum::server_fn_paths() {
+        let name = path.trim_start_matches("/api/").trim_end_matches(|c: char| c.is_ascii_digit());
+        let form: Vec<(String, String)> = arguments
+            .get(name)
+            .into_iter()
+            .flatten()
+            .map(|argument| (argument.clone(), sample_argument(argument, samples)))
+            .collect();
+        for who in [Who::Visitor, Who::Member, Who::Admin] {
+            if who != Who::Visitor && crate::fuzz_http::ends_the_session(path) {
+                continue;
+            }
+            probes.push(Probe {
+                who,
+                path: path.to_owned(),
+                form: Some(form.clone()),
+            });
+        }
+    }
+    assert!(probes.len() > 150, "the registry lists the server functions");
+    probes
+}
+
+/// Sends every probe [`FUNCTION_ROUNDS`] times at [`CONCURRENCY`]; returns how many were
+/// sent and the 5xx answers and broken bodies, counted by request and outcome.
+async fn under_load(client: &Client, probes: &[Probe]) -> (usize, BTreeMap<String, usize>) {
+    let outcomes: Vec<(usize, Outcome)> = futures::stream::iter((0..FUNCTION_ROUNDS).flat_map(|_| 0..probes.len()))
+        .map(|index| async move { (index, client.send(&probes[index]).await) })
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+    let mut broken = BTreeMap::new();
+    for (index, outcome) in &outcomes {
+        let what = match outcome {
+            Ok(status) if *status >= 500 => status.to_string(),
+            Ok(_) => continue,
+            Err(error) => error.clone(),
+        };
+        let probe = &probes[*index];
+        *broken
+            .entry(format!("POST {} as {:?}: {what}", probe.path, probe.who))
+            .or_insert(0) += 1;
+    }
+    (outcomes.len(), broken)
 }
 
 /// Real ids for the route parameters: demo images, contributors and categories from the
@@ -314,7 +399,7 @@ fn probes(samples: &Samples) -> Vec<Probe> {
     let call = |who, path: &str, form: &[(&'static str, &str)]| Probe {
         who,
         path: path.to_owned(),
-        form: Some(form.iter().map(|(key, value)| (*key, value.to_string())).collect()),
+        form: Some(form.iter().map(|(key, value)| (key.to_string(), value.to_string())).collect()),
     };
     let mut probes = Vec::new();
     for who in [Who::Visitor, Who::Member, Who::Admin] {
