@@ -280,7 +280,8 @@ fn sample_argument(name: &str, samples: &Samples) -> String {
         "name" | "title" | "display_name" => "Under load".into(),
         "visibility" => "public".into(),
         "choice" => "accept".into(),
-        "email" => "member@example.org".into(),
+        // No such account: a sign-in must not replace the session the member calls with.
+        "email" => "nobody@example.org".into(),
         "password" | "current_password" => PASSWORD.into(),
         "to_index" => "0".into(),
         _ => String::new(),
