@@ -28,6 +28,7 @@ mod fuzz_routes;
 mod health;
 mod images;
 mod import;
+mod instances;
 mod jobs;
 mod load_gate;
 mod mail;
