@@ -174,6 +174,25 @@ impl Database {
     }
 }
 
+/// Takes the member's row lock as the first statement of a transaction that reads and then
+/// writes on their behalf, so two such transactions for one member run one after the other
+/// and the second sees what the first wrote. On PostgreSQL, `FOR UPDATE`. On SQLite, a write
+/// that changes nothing: it takes the database's write lock at once, waiting for it under
+/// the busy timeout, where a transaction that read first and wrote later would fail with
+/// `SQLITE_BUSY` whenever another writer committed in between.
+pub async fn lock_member(
+    conn: &mut sqlx::AnyConnection,
+    backend: Backend,
+    user_id: i64,
+) -> Result<(), sqlx::Error> {
+    let sql = match backend {
+        Backend::Postgres => "SELECT id FROM users WHERE id = $1 FOR UPDATE",
+        Backend::Sqlite => "UPDATE users SET updated_at = updated_at WHERE id = $1",
+    };
+    sqlx::query(sql).bind(user_id).execute(conn).await?;
+    Ok(())
+}
+
 /// The file a `sqlite:` URL names; None for an in-memory database.
 fn sqlite_file_path(url: &str) -> Option<std::path::PathBuf> {
     let path_part = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");

@@ -84,7 +84,7 @@ impl PairLimit {
     /// Counts one attempt for both keys; `Err(seconds)` says how long to wait.
     pub fn check(&self, ip: &str, account: &str) -> Result<(), u64> {
         let clock = governor::clock::DefaultClock::default();
-        let wait = |limited: governor::NotUntil<_>| limited.wait_time_from(clock.now()).as_secs().max(1);
+        let wait = |limited: governor::NotUntil<_>| whole_seconds(limited.wait_time_from(clock.now()));
         self.per_ip.check_key(&ip.to_owned()).map_err(wait)?;
         self.per_account.check_key(&account.to_owned()).map_err(wait)?;
         Ok(())
@@ -97,9 +97,24 @@ impl PairLimit {
     }
 }
 
+/// A wait as the whole seconds `Retry-After` carries, rounded up: a caller who waits what
+/// it says is let in (rounded down, one who obeyed it exactly came back too soon and was
+/// refused again).
+fn whole_seconds(wait: Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_after_rounds_up_to_whole_seconds() {
+        assert_eq!(whole_seconds(Duration::from_millis(19_700)), 20);
+        assert_eq!(whole_seconds(Duration::from_secs(20)), 20);
+        assert_eq!(whole_seconds(Duration::from_millis(1)), 1);
+        assert_eq!(whole_seconds(Duration::ZERO), 1);
+    }
 
     #[test]
     fn a_burst_is_allowed_then_callers_wait() {

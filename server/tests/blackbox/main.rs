@@ -33,6 +33,7 @@ mod jobs;
 mod load_gate;
 mod mail;
 mod member_data;
+mod member_data_bursts;
 mod oidc;
 mod pages;
 mod privacy_settings;

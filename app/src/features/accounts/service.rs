@@ -209,6 +209,9 @@ pub async fn clear_avatar(db: &Database, user_id: i64) -> Result<Option<String>,
 
 async fn replace_avatar(db: &Database, user_id: i64, key: Option<&str>) -> Result<Option<String>, sqlx::Error> {
     let mut tx = db.pool().begin().await?;
+    // Two changes at once would each read the same previous avatar, and one replaced file
+    // would never be reported for clean-up.
+    crate::platform::db::lock_member(&mut tx, db.backend(), user_id).await?;
     let previous: Option<Option<String>> = sqlx::query_scalar("SELECT avatar_key FROM users WHERE id = $1")
         .bind(user_id)
         .fetch_optional(&mut *tx)

@@ -161,10 +161,7 @@ pub async fn start(db: &Database, user_id: i64, persona: &Persona, now: i64) -> 
         // Two starts at once would each miss the other's row in their count; the member's
         // row lock makes the second wait for the first. SQLite needs none: the one
         // statement that counts and inserts holds its write lock throughout.
-        sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
+        crate::platform::db::lock_member(&mut tx, db.backend(), user_id).await?;
     }
     let inserted = sqlx::query(
         "INSERT INTO chat_conversations (public_id, user_id, contributor_id, title, title_source, created_at, updated_at) \

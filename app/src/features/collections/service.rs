@@ -113,10 +113,7 @@ fn new_slug(name: &str) -> String {
 /// lock throughout.
 async fn lock_member(tx: &mut Transaction<'_, Any>, backend: Backend, user_id: i64) -> Result<()> {
     if backend == Backend::Postgres {
-        sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
-            .bind(user_id)
-            .execute(&mut **tx)
-            .await?;
+        crate::platform::db::lock_member(tx, backend, user_id).await?;
     }
     Ok(())
 }

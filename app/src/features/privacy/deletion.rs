@@ -21,6 +21,8 @@ const BATCH: i64 = 20;
 /// Asking again while one is scheduled keeps the first date. Returns when it happens.
 pub async fn schedule(db: &Database, user_id: i64, now: i64, grace_days: u32) -> Result<i64, sqlx::Error> {
     let mut tx = db.pool().begin().await?;
+    // Two requests at once would each find none scheduled.
+    crate::platform::db::lock_member(&mut tx, db.backend(), user_id).await?;
     let existing: Option<i64> = sqlx::query_scalar("SELECT due_at FROM account_deletions WHERE user_id = $1")
         .bind(user_id)
         .fetch_optional(&mut *tx)

@@ -48,6 +48,8 @@ struct ExportPayload {
 /// the member asked for another export less than a day ago (a failed one does not count).
 pub async fn request(db: &Database, jobs: &JobQueue, user_id: i64, now: i64) -> Result<i64, ExportError> {
     let mut tx = db.pool().begin().await?;
+    // Two requests at once would each find no export today.
+    crate::platform::db::lock_member(&mut tx, db.backend(), user_id).await?;
     if let Some(next_at) = next_allowed_at(&mut tx, user_id, now).await? {
         return Err(ExportError::TooSoon { next_at });
     }

@@ -201,6 +201,8 @@ fn written(field: &'static str, text: &str, what: &str) -> Result<String, Reques
 pub async fn ask_correction(db: &Database, user_id: i64, details: &str, now: i64) -> Result<i64, RequestError> {
     let details = written("details", details, "what is wrong and what it should say")?;
     let mut tx = db.pool().begin().await?;
+    // Requests at once would each count the same corrections waiting.
+    crate::platform::db::lock_member(&mut tx, db.backend(), user_id).await?;
     let waiting: i64 = sqlx::query_scalar(
         "SELECT CAST(COUNT(*) AS BIGINT) FROM data_requests WHERE user_id = $1 AND kind = 'correction' AND status = 'open'",
     )
