@@ -229,6 +229,11 @@ pub struct Owned {
 }
 
 pub async fn owned(db: &Database, user_id: i64, public_id: &str) -> Result<Owned> {
+    // Ids are 12 letters and digits; other text names no conversation (and a NUL would
+    // make PostgreSQL refuse the query).
+    if public_id.len() > 32 || !public_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(ChatError::NotFound);
+    }
     let row =
         sqlx::query("SELECT id, title, contributor_id FROM chat_conversations WHERE public_id = $1 AND user_id = $2")
             .bind(public_id)

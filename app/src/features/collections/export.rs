@@ -207,6 +207,10 @@ pub async fn downloadable(
     export_id: i64,
     now: i64,
 ) -> std::result::Result<Option<(String, String)>, sqlx::Error> {
+    // A NUL names no collection, and PostgreSQL would refuse the query over it.
+    if slug.contains('\0') {
+        return Ok(None);
+    }
     let row = sqlx::query(
         "SELECT e.file_key, e.created_at FROM collection_exports e JOIN collections col ON col.id = e.collection_id \
          WHERE e.id = $1 AND e.user_id = $2 AND col.slug = $3 AND col.deleted_at IS NULL AND e.status = 'ready' \

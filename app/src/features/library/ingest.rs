@@ -85,7 +85,7 @@ impl ImageMeta {
             return Err(format!("the tag “{tag}” is longer than {MAX_TAG_CHARS} characters"));
         }
         if let Some(id) = &self.public_id {
-            if id.is_empty() || id.len() > 32 || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
+            if !super::service::is_public_id(id) {
                 return Err("a public id is 1–32 letters and digits".into());
             }
         }

@@ -285,9 +285,16 @@ impl StoredFile {
     }
 }
 
+/// Whether `id` has the shape of an image's public id (1–32 ASCII letters and digits). Any
+/// other text names no image and is answered "not found" before it reaches the database
+/// (PostgreSQL refuses text with a NUL in it outright).
+pub fn is_public_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 32 && id.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
 /// The file of one size of a public image.
 pub async fn stored_file(db: &Database, public_id: &str, variant: Variant) -> Result<Option<StoredFile>, sqlx::Error> {
-    if public_id.len() > 32 {
+    if !is_public_id(public_id) {
         return Ok(None);
     }
     let row = sqlx::query(
@@ -455,7 +462,7 @@ pub async fn purge_old_views(db: &Database, now: i64) -> Result<u64, sqlx::Error
 
 /// Everything the image page needs, or `None` for an unknown or hidden image.
 pub async fn image_details(db: &Database, public_id: &str) -> Result<Option<(i64, ImageDetails)>, sqlx::Error> {
-    if public_id.len() > 32 {
+    if !is_public_id(public_id) {
         return Ok(None);
     }
     let Some(row) = sqlx::query(
