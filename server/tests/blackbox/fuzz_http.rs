@@ -307,11 +307,7 @@ async fn every_server_function_and_page_refuses_bad_input_without_a_5xx() {
                         .header("content-type", content_type)
                         .body(body.clone())
                 };
-                let request = request.header("accept", accept);
-                let request = match cookie {
-                    Some(cookie) => request.header("cookie", cookie.as_str()),
-                    None => request,
-                };
+                let request = as_identity(request.header("accept", accept), cookie);
                 let response = request.send().await.unwrap();
                 sent += 1;
                 if response.status().is_server_error() {
@@ -324,14 +320,27 @@ async fn every_server_function_and_page_refuses_bad_input_without_a_5xx() {
         }
     }
     sent += fuzz_pages(&app, &who, &mut generator, cases, &mut failures).await;
-    eprintln!("fuzz_http: {sent} requests, {} answered 5xx", failures.len());
+    assert_no_5xx("fuzz_http", seed, sent, &failures);
+    app.stop().await;
+}
+
+/// Prints how many requests `test` sent and fails it with the first 25 that answered 5xx.
+pub(crate) fn assert_no_5xx(test: &str, seed: u64, sent: usize, failures: &[String]) {
+    eprintln!("{test}: {sent} requests, {} answered 5xx", failures.len());
     assert!(
         failures.is_empty(),
         "{} of {sent} fuzzed requests answered 5xx (seed {seed}):\n{}",
         failures.len(),
         failures.iter().take(25).cloned().collect::<Vec<_>>().join("\n")
     );
-    app.stop().await;
+}
+
+/// `request` sent as the identity whose session cookie this is (a visitor has none).
+pub(crate) fn as_identity(request: reqwest::RequestBuilder, cookie: &Option<String>) -> reqwest::RequestBuilder {
+    match cookie {
+        Some(cookie) => request.header("cookie", cookie.as_str()),
+        None => request,
+    }
 }
 
 /// Every page pattern with fuzzed path parameters and query strings.

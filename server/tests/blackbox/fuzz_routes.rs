@@ -5,7 +5,7 @@
 //! nothing may answer 5xx. The route list is checked against every `.route(` in the
 //! server's source, so a new route fails this test until it is fuzzed too.
 
-use crate::fuzz_http::{hostile_values, identities, run_settings, Generator};
+use crate::fuzz_http::{as_identity, assert_no_5xx, hostile_values, identities, run_settings, Generator};
 use crate::support::{
     fake_llm::FakeLlm,
     fake_oidc::FakeOidc,
@@ -264,10 +264,7 @@ async fn every_other_route_refuses_bad_input_without_a_5xx() {
             for _ in 0..cases * 3 {
                 let accept = [BROWSER_ACCEPT, "*/*", "text/event-stream"][generator.rng.usize(..3)];
                 let request = request_for(&app, &mut generator, &known, method, pattern).header("accept", accept);
-                let request = match cookie {
-                    Some(cookie) => request.header("cookie", cookie.as_str()),
-                    None => request,
-                };
+                let request = as_identity(request, cookie);
                 let response = request.send().await.unwrap();
                 sent += 1;
                 if response.status().is_server_error() {
@@ -279,12 +276,6 @@ async fn every_other_route_refuses_bad_input_without_a_5xx() {
             }
         }
     }
-    eprintln!("fuzz_routes: {sent} requests, {} answered 5xx", failures.len());
-    assert!(
-        failures.is_empty(),
-        "{} of {sent} fuzzed requests answered 5xx (seed {seed}):\n{}",
-        failures.len(),
-        failures.iter().take(25).cloned().collect::<Vec<_>>().join("\n")
-    );
+    assert_no_5xx("fuzz_routes", seed, sent, &failures);
     app.stop().await;
 }
