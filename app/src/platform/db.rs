@@ -180,11 +180,7 @@ impl Database {
 /// that changes nothing: it takes the database's write lock at once, waiting for it under
 /// the busy timeout, where a transaction that read first and wrote later would fail with
 /// `SQLITE_BUSY` whenever another writer committed in between.
-pub async fn lock_member(
-    conn: &mut sqlx::AnyConnection,
-    backend: Backend,
-    user_id: i64,
-) -> Result<(), sqlx::Error> {
+pub async fn lock_member(conn: &mut sqlx::AnyConnection, backend: Backend, user_id: i64) -> Result<(), sqlx::Error> {
     let sql = match backend {
         Backend::Postgres => "SELECT id FROM users WHERE id = $1 FOR UPDATE",
         Backend::Sqlite => "UPDATE users SET updated_at = updated_at WHERE id = $1",

@@ -17,8 +17,8 @@ use app::{
     },
     platform::db::Database,
 };
-use leptos::server_fn::ServerFn;
 use image::ImageFormat;
+use leptos::server_fn::ServerFn;
 use serde_json::Value;
 use std::{
     path::{Path, PathBuf},
@@ -272,7 +272,12 @@ fn peak_rss(pid: u32) -> u64 {
 async fn decompression_bombs_are_refused_without_large_memory_use() {
     let dir = tempfile::tempdir().unwrap();
     let env: Vec<(String, String)> = support::test_config_values(dir.path()).await.into_iter().collect();
-    let seeded = command::server(dir.path(), &command::as_refs(&env), &["seed-demo", "--images", "1"], None);
+    let seeded = command::server(
+        dir.path(),
+        &command::as_refs(&env),
+        &["seed-demo", "--images", "1"],
+        None,
+    );
     assert!(seeded.status.success(), "{}", String::from_utf8_lossy(&seeded.stderr));
     let url = env.iter().find(|(key, _)| key == "DATABASE_URL").unwrap().1.clone();
     let db = Database::connect(&url, 1).await.unwrap();

@@ -172,7 +172,11 @@ async fn assert_refunded_once(chat: &Chat) {
     }
     let again = ledger::refund(db, chat.member, &key, now_unix()).await.unwrap();
     assert!(again.replayed, "a second refund is the first one again");
-    assert_eq!(books(&chat.app.state.db, chat.member).await, before, "and changes nothing");
+    assert_eq!(
+        books(&chat.app.state.db, chat.member).await,
+        before,
+        "and changes nothing"
+    );
 }
 
 /// Sends `text` to `conversation` from a task of its own and reads the answer to its end;

@@ -240,7 +240,11 @@ impl Writer {
         let image = images.remove(self.rng.usize(..images.len()));
         let to_index = self.rng.usize(..=images.len() + 1);
         let to = to_index.to_string();
-        let form = [("slug", slug.as_str()), ("public_id", image.as_str()), ("to_index", to.as_str())];
+        let form = [
+            ("slug", slug.as_str()),
+            ("public_id", image.as_str()),
+            ("to_index", to.as_str()),
+        ];
         let response = self.post(MoveCollectionItem::PATH, Some(&self.cookie), &form).await;
         let alive = response.is_some();
         if !response.is_some_and(|response| response.status().is_success()) {
@@ -269,7 +273,11 @@ impl Writer {
             };
             self.conversation = Some(id);
         }
-        let path = format!("{}/chat/{}/messages", self.base, self.conversation.as_deref().unwrap_or_default());
+        let path = format!(
+            "{}/chat/{}/messages",
+            self.base,
+            self.conversation.as_deref().unwrap_or_default()
+        );
         let request = self
             .http
             .post(path)
@@ -335,9 +343,17 @@ async fn acknowledged_writes_survive_kill_9_and_the_server_restarts_cleanly() {
         email_verified: true,
     };
     let writer_id = create_user(&db, writer_account).await.unwrap();
-    ledger::grant(&db, writer_id, 100_000, Reason::Adjustment, "crash test", "crash-grant", now_unix())
-        .await
-        .unwrap();
+    ledger::grant(
+        &db,
+        writer_id,
+        100_000,
+        Reason::Adjustment,
+        "crash test",
+        "crash-grant",
+        now_unix(),
+    )
+    .await
+    .unwrap();
     let contributor: String = sqlx::query_scalar("SELECT slug FROM contributors ORDER BY id LIMIT 1")
         .fetch_one(db.pool())
         .await

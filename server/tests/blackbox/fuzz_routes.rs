@@ -55,7 +55,15 @@ const NAMED_PATHS: [(&str, &str); 3] = [
 const QUERY_NAMES: [&str; 12] = [
     "size", "expires", "token", "next", "state", "code", "error", "provider", "v", "sig", "exp", "page",
 ];
-const RANGES: [&str; 7] = ["bytes=0-", "bytes=-1", "bytes=99999999999-", "bytes=5-2", "bytes=0-1,3-4", "bytes=", "items=0-9"];
+const RANGES: [&str; 7] = [
+    "bytes=0-",
+    "bytes=-1",
+    "bytes=99999999999-",
+    "bytes=5-2",
+    "bytes=0-1,3-4",
+    "bytes=",
+    "items=0-9",
+];
 const EVENT_KINDS: [&str; 7] = [
     "invoice.paid",
     "invoice.payment_failed",
@@ -83,7 +91,10 @@ fn routes_in_source() -> BTreeSet<String> {
                 None => {
                     let name = argument.rsplit("::").next().unwrap();
                     let named = NAMED_PATHS.iter().find(|(constant, _)| *constant == name);
-                    named.unwrap_or_else(|| panic!("{file:?}: list {name} in NAMED_PATHS")).1.to_owned()
+                    named
+                        .unwrap_or_else(|| panic!("{file:?}: list {name} in NAMED_PATHS"))
+                        .1
+                        .to_owned()
                 }
             };
             found.insert(path);
@@ -148,7 +159,11 @@ fn fuzzed_path(generator: &mut Generator, known: &Known, pattern: &str) -> Strin
 /// cut short or with a boundary that does not match the header's.
 fn multipart(generator: &mut Generator) -> (Vec<u8>, String) {
     let boundary = "fuzzboundary";
-    let field = if generator.rng.bool() { "avatar".to_owned() } else { generator.value() };
+    let field = if generator.rng.bool() {
+        "avatar".to_owned()
+    } else {
+        generator.value()
+    };
     let length = generator.rng.usize(0..2048);
     let mut body = format!(
         "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"a.png\"\r\n\
@@ -198,7 +213,13 @@ fn webhook_request(generator: &mut Generator) -> (Vec<u8>, String, Option<String
 }
 
 /// The request for one route: its body, content type and extra headers.
-fn request_for(app: &TestApp, generator: &mut Generator, known: &Known, method: &str, pattern: &str) -> reqwest::RequestBuilder {
+fn request_for(
+    app: &TestApp,
+    generator: &mut Generator,
+    known: &Known,
+    method: &str,
+    pattern: &str,
+) -> reqwest::RequestBuilder {
     let url = app.url(&fuzzed_path(generator, known, pattern));
     if method == "GET" {
         let request = app.client.get(url);
@@ -247,14 +268,33 @@ async fn every_other_route_refuses_bad_input_without_a_5xx() {
     let who = identities(&app).await;
     let member = who[1].1.clone().expect("the member's cookie");
     let known = Known {
-        images: sqlx::query_scalar("SELECT public_id FROM images").fetch_all(app.state.db.pool()).await.unwrap(),
-        slugs: vec![post_form(&app, CreateCollection::PATH, Some(&member), &[("name", "Fuzzed")]).await.json().await.unwrap()],
-        conversations: vec![post_form(&app, StartChat::PATH, Some(&member), &[("contributor", "mira-solenne")]).await.json().await.unwrap()],
+        images: sqlx::query_scalar("SELECT public_id FROM images")
+            .fetch_all(app.state.db.pool())
+            .await
+            .unwrap(),
+        slugs: vec![
+            post_form(&app, CreateCollection::PATH, Some(&member), &[("name", "Fuzzed")])
+                .await
+                .json()
+                .await
+                .unwrap(),
+        ],
+        conversations: vec![
+            post_form(&app, StartChat::PATH, Some(&member), &[("contributor", "mira-solenne")])
+                .await
+                .json()
+                .await
+                .unwrap(),
+        ],
     };
     let mut generator = Generator {
         rng: fastrand::Rng::with_seed(seed),
         values: hostile_values(),
-        field_names: QUERY_NAMES.iter().map(|name| name.to_string()).chain(["text".to_owned()]).collect(),
+        field_names: QUERY_NAMES
+            .iter()
+            .map(|name| name.to_string())
+            .chain(["text".to_owned()])
+            .collect(),
     };
 
     let mut failures = Vec::new();

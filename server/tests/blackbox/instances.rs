@@ -19,7 +19,12 @@ async fn two_processes_on_one_database_deliver_each_queued_mail_exactly_once() {
     // Each sign-up comes from its own address (through a trusted proxy), so the per-address
     // sign-up limit does not turn most of them away.
     env.push(("ATELIER_TRUSTED_PROXIES".into(), "127.0.0.1/32".into()));
-    let seeded = command::server(dir.path(), &command::as_refs(&env), &["seed-demo", "--images", "2"], None);
+    let seeded = command::server(
+        dir.path(),
+        &command::as_refs(&env),
+        &["seed-demo", "--images", "2"],
+        None,
+    );
     assert!(seeded.status.success(), "{}", String::from_utf8_lossy(&seeded.stderr));
     let first = ServedBinary::start(dir.path(), &env, "warn", 300);
     let second = ServedBinary::start(dir.path(), &env, "warn", 300);

@@ -294,7 +294,9 @@ fn every_server_function(samples: &Samples) -> Vec<Probe> {
     let arguments = crate::fuzz_http::server_function_arguments();
     let mut probes = Vec::new();
     for (path, _) in leptos::server_fn::axum::server_fn_paths() {
-        let name = path.trim_start_matches("/api/").trim_end_matches(|c: char| c.is_ascii_digit());
+        let name = path
+            .trim_start_matches("/api/")
+            .trim_end_matches(|c: char| c.is_ascii_digit());
         let form: Vec<(String, String)> = arguments
             .get(name)
             .into_iter()
@@ -400,7 +402,11 @@ fn probes(samples: &Samples) -> Vec<Probe> {
     let call = |who, path: &str, form: &[(&'static str, &str)]| Probe {
         who,
         path: path.to_owned(),
-        form: Some(form.iter().map(|(key, value)| (key.to_string(), value.to_string())).collect()),
+        form: Some(
+            form.iter()
+                .map(|(key, value)| (key.to_string(), value.to_string()))
+                .collect(),
+        ),
     };
     let mut probes = Vec::new();
     for who in [Who::Visitor, Who::Member, Who::Admin] {

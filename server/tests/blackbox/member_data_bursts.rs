@@ -23,7 +23,11 @@ async fn burst(app: &TestApp, path: &str, cookie: &str, form: &[(&str, &str)]) -
 }
 
 async fn count(app: &TestApp, sql: &str, member: i64) -> i64 {
-    sqlx::query_scalar(sql).bind(member).fetch_one(app.state.db.pool()).await.unwrap()
+    sqlx::query_scalar(sql)
+        .bind(member)
+        .fetch_one(app.state.db.pool())
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -33,8 +37,17 @@ async fn data_requests_sent_at_once_keep_their_limits() {
     let cookie = signed_in(&app, "ada@example.org").await;
 
     let exports = burst(&app, RequestExport::PATH, &cookie, &[]).await;
-    assert_eq!(exports.iter().filter(|status| **status == 200).count(), 1, "{exports:?}");
-    let made = count(&app, "SELECT CAST(COUNT(*) AS BIGINT) FROM data_exports WHERE user_id = $1", member).await;
+    assert_eq!(
+        exports.iter().filter(|status| **status == 200).count(),
+        1,
+        "{exports:?}"
+    );
+    let made = count(
+        &app,
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM data_exports WHERE user_id = $1",
+        member,
+    )
+    .await;
     assert_eq!(made, 1, "one export a day, however many asks arrive at once");
 
     let details = [("details", "My name is spelt wrong")];
@@ -52,13 +65,22 @@ async fn data_requests_sent_at_once_keep_their_limits() {
     let confirm = [("password", PASSWORD), ("confirm", "yes")];
     let deletions = burst(&app, DeleteAccount::PATH, &cookie, &confirm).await;
     assert!(deletions.contains(&200), "{deletions:?}");
-    let scheduled = count(&app, "SELECT CAST(COUNT(*) AS BIGINT) FROM account_deletions WHERE user_id = $1", member).await;
+    let scheduled = count(
+        &app,
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM account_deletions WHERE user_id = $1",
+        member,
+    )
+    .await;
     let asked = count(
         &app,
         "SELECT CAST(COUNT(*) AS BIGINT) FROM data_requests WHERE user_id = $1 AND kind = 'deletion'",
         member,
     )
     .await;
-    assert_eq!((scheduled, asked), (1, 1), "one deletion scheduled, one request tracked");
+    assert_eq!(
+        (scheduled, asked),
+        (1, 1),
+        "one deletion scheduled, one request tracked"
+    );
     app.stop().await;
 }

@@ -233,12 +233,16 @@ async fn many_accounts_from_one_address_are_limited_and_a_limited_member_signs_i
     };
     let mut statuses = Vec::new();
     for n in 0..21 {
-        let response = attempt(format!("guess{n}@example.org"), "203.0.113.9".into()).await.unwrap();
+        let response = attempt(format!("guess{n}@example.org"), "203.0.113.9".into())
+            .await
+            .unwrap();
         statuses.push(response.status().as_u16());
     }
     assert!(statuses[..20].iter().all(|status| *status != 429), "{statuses:?}");
     assert_eq!(statuses[20], 429, "the 21st account guessed from one address waits");
-    let elsewhere = attempt("guess0@example.org".into(), "198.51.100.4".into()).await.unwrap();
+    let elsewhere = attempt("guess0@example.org".into(), "198.51.100.4".into())
+        .await
+        .unwrap();
     assert_ne!(elsewhere.status(), 429, "another address is not slowed");
 
     // Ada's account, guessed at from many addresses until it is limited.
