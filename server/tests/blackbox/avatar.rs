@@ -3,22 +3,17 @@
 //! header, stored files without EXIF/GPS — and in every refusal the old avatar stays.
 
 use crate::support::{
-    self, command,
+    self,
     fixtures::{self, contains, jpeg_with_exif, photo, png_with_exif},
-    members::{create_member, session_cookie, signed_in, BROWSER_ACCEPT, PASSWORD},
-    served::ServedBinary,
+    members::{create_member, signed_in, BROWSER_ACCEPT, PASSWORD},
+    served::{self, ServedBinary},
     spawn_app, TestApp,
 };
-use app::{
-    features::accounts::{
-        api::SignIn,
-        service::{create_user, NewUser},
-        Role,
-    },
-    platform::db::Database,
+use app::features::accounts::{
+    service::{create_user, NewUser},
+    Role,
 };
 use image::ImageFormat;
-use leptos::server_fn::ServerFn;
 use serde_json::Value;
 use std::{
     path::{Path, PathBuf},
@@ -272,15 +267,7 @@ fn peak_rss(pid: u32) -> u64 {
 async fn decompression_bombs_are_refused_without_large_memory_use() {
     let dir = tempfile::tempdir().unwrap();
     let env: Vec<(String, String)> = support::test_config_values(dir.path()).await.into_iter().collect();
-    let seeded = command::server(
-        dir.path(),
-        &command::as_refs(&env),
-        &["seed-demo", "--images", "1"],
-        None,
-    );
-    assert!(seeded.status.success(), "{}", String::from_utf8_lossy(&seeded.stderr));
-    let url = env.iter().find(|(key, _)| key == "DATABASE_URL").unwrap().1.clone();
-    let db = Database::connect(&url, 1).await.unwrap();
+    let db = served::seed_and_connect(dir.path(), &env, &["--images", "1"]).await;
     let account = NewUser {
         email: "grace@example.org",
         display_name: "Grace Hopper",
@@ -291,13 +278,7 @@ async fn decompression_bombs_are_refused_without_large_memory_use() {
     create_user(&db, account).await.unwrap();
     let server = ServedBinary::start(dir.path(), &env, "warn", 120);
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
-    let signed_in = http
-        .post(format!("{}{}", server.base_url, SignIn::PATH))
-        .form(&[("email", "grace@example.org"), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
-    let cookie = session_cookie(&signed_in);
+    let cookie = served::sign_in(&http, &server.base_url, "grace@example.org").await;
     let send = |bytes: Vec<u8>| {
         http.post(format!("{}/account/avatar", server.base_url))
             .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))

@@ -9,15 +9,14 @@
 //! PostgreSQL, as the suite runs on both); `scripts/crash-test` runs 50 on each.
 
 use crate::support::{
-    self, command,
+    self,
     fake_llm::{FakeLlm, Script},
-    members::{session_cookie, PASSWORD},
-    served::ServedBinary,
+    members::PASSWORD,
+    served::{self, ServedBinary},
 };
 use app::{
     features::{
         accounts::{
-            api::SignIn,
             recovery_api::SignUp,
             service::{create_user, NewUser},
             Role,
@@ -306,16 +305,6 @@ fn kills() -> usize {
         .unwrap_or(CI_KILLS)
 }
 
-async fn sign_in(http: &reqwest::Client, base: &str) -> String {
-    let response = http
-        .post(format!("{base}{}", SignIn::PATH))
-        .form(&[("email", "writer@example.org"), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
-    session_cookie(&response)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_writes_survive_kill_9_and_the_server_restarts_cleanly() {
     let dir = tempfile::tempdir().unwrap();
@@ -326,15 +315,7 @@ async fn acknowledged_writes_survive_kill_9_and_the_server_restarts_cleanly() {
     let mut env: Vec<(String, String)> = support::test_config_values(dir.path()).await.into_iter().collect();
     env.extend(llm.env("openai"));
     env.push(("ATELIER_CHAT_FREE_DAILY".into(), "0".into()));
-    let seeded = command::server(
-        dir.path(),
-        &command::as_refs(&env),
-        &["seed-demo", "--images", "6", "--seed", "7"],
-        None,
-    );
-    assert!(seeded.status.success(), "{}", String::from_utf8_lossy(&seeded.stderr));
-    let url = env.iter().find(|(key, _)| key == "DATABASE_URL").unwrap().1.clone();
-    let db = Database::connect(&url, 2).await.unwrap();
+    let db = served::seed_and_connect(dir.path(), &env, &["--images", "6", "--seed", "7"]).await;
     let writer_account = NewUser {
         email: "writer@example.org",
         display_name: "Writer",
@@ -379,7 +360,7 @@ async fn acknowledged_writes_survive_kill_9_and_the_server_restarts_cleanly() {
         let server = ServedBinary::start(dir.path(), &env, "warn", 600);
         // Sessions live in the database, so one sign-in serves every life.
         if session.is_none() {
-            session = Some(sign_in(&http, &server.base_url).await);
+            session = Some(served::sign_in(&http, &server.base_url, "writer@example.org").await);
         }
         let cookie = session.clone().unwrap_or_default();
         let writers: Vec<_> = (0..WRITERS)

@@ -3,9 +3,11 @@
 //! each verification mail must be delivered exactly once — never by both, never by none.
 //! (Leases that survive a worker that is slow rather than dead are issue 32's.)
 
-use crate::support::{self, command, served::ServedBinary};
+use crate::support::{
+    self,
+    served::{self, ServedBinary},
+};
 use app::features::accounts::recovery_api::SignUp;
-use app::platform::db::Database;
 use futures::StreamExt;
 use leptos::server_fn::ServerFn;
 use std::time::{Duration, Instant};
@@ -19,13 +21,7 @@ async fn two_processes_on_one_database_deliver_each_queued_mail_exactly_once() {
     // Each sign-up comes from its own address (through a trusted proxy), so the per-address
     // sign-up limit does not turn most of them away.
     env.push(("ATELIER_TRUSTED_PROXIES".into(), "127.0.0.1/32".into()));
-    let seeded = command::server(
-        dir.path(),
-        &command::as_refs(&env),
-        &["seed-demo", "--images", "2"],
-        None,
-    );
-    assert!(seeded.status.success(), "{}", String::from_utf8_lossy(&seeded.stderr));
+    let db = served::seed_and_connect(dir.path(), &env, &["--images", "2"]).await;
     let first = ServedBinary::start(dir.path(), &env, "warn", 300);
     let second = ServedBinary::start(dir.path(), &env, "warn", 300);
     let bases = [first.base_url.clone(), second.base_url.clone()];
@@ -62,8 +58,6 @@ async fn two_processes_on_one_database_deliver_each_queued_mail_exactly_once() {
         .collect();
     assert_eq!(signed_up.len(), SIGN_UPS, "{answered:?}");
 
-    let url = env.iter().find(|(key, _)| key == "DATABASE_URL").unwrap().1.clone();
-    let db = Database::connect(&url, 1).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let open: i64 = sqlx::query_scalar(

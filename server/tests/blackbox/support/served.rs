@@ -108,3 +108,33 @@ impl ServedBinary {
 fn binary() -> String {
     std::env::var("ATELIER_SERVER_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_server").to_owned())
 }
+
+/// Seeds the demo library of the site `env` configures (`server seed-demo` with `args`) and
+/// connects to its database, for the tests that then start the binary on it.
+pub async fn seed_and_connect(dir: &Path, env: &[(String, String)], args: &[&str]) -> app::platform::db::Database {
+    let mut command_args = vec!["seed-demo"];
+    command_args.extend_from_slice(args);
+    let seeded = super::command::server(dir, &super::command::as_refs(env), &command_args, None);
+    assert!(seeded.status.success(), "{}", String::from_utf8_lossy(&seeded.stderr));
+    let url = &env
+        .iter()
+        .find(|(key, _)| key == "DATABASE_URL")
+        .expect("a database URL")
+        .1;
+    app::platform::db::Database::connect(url, 2)
+        .await
+        .expect("the test database")
+}
+
+/// Signs `email` in with the tests' shared password on the server at `base`; the session
+/// cookie (`name=value`).
+pub async fn sign_in(http: &reqwest::Client, base: &str, email: &str) -> String {
+    use leptos::server_fn::ServerFn;
+    let response = http
+        .post(format!("{base}{}", app::features::accounts::api::SignIn::PATH))
+        .form(&[("email", email), ("password", super::members::PASSWORD)])
+        .send()
+        .await
+        .expect("the server answers");
+    super::members::session_cookie(&response)
+}
